@@ -1,0 +1,85 @@
+#pragma once
+// Config: every setting of `avtrace serve`, with its default. Loaded from one YAML file
+// (docs/CONFIG.md lists every key), then overridden by AVTRACE_* environment variables and
+// command-line flags for the common keys.
+//
+// Rules: every key has a default; `${env:NAME}` in any scalar is replaced by that environment
+// variable (missing variable: error); unknown keys are errors naming the key, the file and the
+// line. Loading is done once in main; the result is an immutable value handed to modules.
+// Threads: a plain value.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace avtrace {
+
+struct Config {
+  std::string data_dir = "./data";
+
+  struct Log {
+    std::string format = "text";  // text | json
+    std::string level = "info";   // debug | info | warn | error
+  } log;
+
+  struct OtlpHttp {
+    bool enabled = true;
+    std::string listen = "127.0.0.1:4318";
+    uint64_t max_body_bytes = 64ull << 20;  // after decompression
+    std::vector<std::string> cors_allowed_origins;  // "*" allows any
+  } otlp_http;
+
+  struct OtlpGrpc {
+    bool enabled = false;  // the gRPC receiver lands in a later issue
+    std::string listen = "127.0.0.1:4317";
+  } otlp_grpc;
+
+  struct Http {
+    std::string listen = "127.0.0.1:8080";  // API, /metrics, dashboard, beacons
+  } http;
+
+  int io_threads = 2;
+
+  struct Pipeline {
+    uint64_t queue_max_items = 200'000;
+    uint64_t queue_max_bytes = 128ull << 20;
+    uint32_t commit_max_items = 20'000;   // items per group commit
+    uint32_t commit_window_ms = 2;        // wait this long for more requests to join a commit
+  } pipeline;
+
+  struct Storage {
+    std::string backend = "sqlite";
+    std::string sqlite_path;              // default <data_dir>/avtrace.db
+    std::string durability = "normal";    // normal (survives a killed process) | power
+    std::vector<std::string> indexed_attributes = {
+        "service.name", "episode.id", "podcast.id", "stream.id", "session.id", "protocol"};
+  } storage;
+
+  struct Retention {
+    uint64_t traces_seconds = 7 * 24 * 3600;
+    uint64_t metrics_seconds = 30 * 24 * 3600;
+    uint64_t logs_seconds = 7 * 24 * 3600;
+    uint64_t check_interval_seconds = 60;
+  } retention;
+
+  std::string SqlitePath() const;
+};
+
+// Loads `path` (empty: defaults only). Errors are InvalidArgument with a message of the form
+// "<file>:<line>: unknown key 'receivers.otlp_htp'".
+Result<Config> LoadConfig(const std::string& path);
+// Parses YAML text (for tests); `origin` names it in messages.
+Result<Config> ParseConfig(const std::string& yaml_text, const std::string& origin);
+// Applies AVTRACE_DATA_DIR, AVTRACE_OTLP_HTTP_LISTEN, AVTRACE_OTLP_GRPC_LISTEN,
+// AVTRACE_HTTP_LISTEN, AVTRACE_LOG_LEVEL, AVTRACE_LOG_FORMAT from `getenv`.
+void ApplyEnvironment(Config* config);
+// The effective config as YAML, secrets redacted.
+std::string DumpConfig(const Config& config);
+// Parses "host:port"; port 0 allowed (pick a free port). IPv6 as "[::1]:port".
+Status ParseListenAddress(const std::string& text, std::string* host, uint16_t* port);
+// Parses durations like "30s", "5m", "168h", "7d" or a bare number of seconds.
+Result<uint64_t> ParseDurationSeconds(const std::string& text);
+
+}  // namespace avtrace

@@ -1,0 +1,41 @@
+#pragma once
+// OTLP request decoders: protobuf (our own zero-copy wire decoder) and OTLP/JSON (simdjson).
+// Both fill the same Batch from an Export{Trace,Metrics,Logs}ServiceRequest, and both apply the
+// same validation, so a request means the same whatever its encoding.
+//
+// Input: `body` must already be owned by `batch->arena` (Arena::Adopt) so views into it stay
+// valid; the JSON decoder copies unescaped strings into the arena.
+// Validation: an undecodable body (bad wire format, wrong wire type, truncation, length past the
+// end, invalid UTF-8 in a string field, JSON syntax or type errors, bad hex ids) fails the whole
+// request with InvalidArgument and a message naming the field path and the expected form, e.g.
+// "resourceSpans[0].scopeSpans[1].spans[3].traceId: expected 32 hex digits". Items that decode
+// but are invalid (a span whose trace id is not 16 bytes or all zeros, a span id not 8 bytes or
+// zero) are dropped and counted in DecodeOutcome: the OTLP partial-success answer.
+// Threads: pure functions.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+#include "otlp/model.h"
+
+namespace avtrace::otlp {
+
+struct DecodeOutcome {
+  int64_t rejected = 0;       // items dropped as invalid (rejected_spans / _data_points / _log_records)
+  std::string error_message;  // first reason, for partial_success.error_message
+};
+
+Status DecodeProto(Signal signal, std::string_view body, Batch* batch, DecodeOutcome* outcome);
+Status DecodeJson(Signal signal, std::string_view body, Batch* batch, DecodeOutcome* outcome);
+
+// Responses. ExportServiceResponse for `signal`, with partial_success set when
+// outcome.rejected > 0 or a message is present; empty otherwise.
+std::string EncodeExportResponseProto(Signal signal, const DecodeOutcome& outcome);
+std::string EncodeExportResponseJson(Signal signal, const DecodeOutcome& outcome);
+// google.rpc.Status {code, message} for 4xx/5xx answers. `grpc_code` per core ToGrpcStatus.
+std::string EncodeRpcStatusProto(int grpc_code, std::string_view message);
+std::string EncodeRpcStatusJson(int grpc_code, std::string_view message);
+
+}  // namespace avtrace::otlp

@@ -1,0 +1,176 @@
+#pragma once
+// Store: the storage contract every backend (sqlite/, later clickhouse/) implements, and that
+// store/contract_test.cc checks for each of them.
+//
+// Writer side: Append() and Maintain() are called from ONE writer thread only (the pipeline's).
+// Append() writes all given batches in one transaction; when it returns OK they are durable
+// (survive a killed process; `durability: power` also survives power loss). On error nothing of
+// that call is visible and the caller fails every request in it.
+// Reader side: every other method is thread-safe and may run concurrently with the writer
+// (SQLite: WAL and one connection per reader thread). Readers see only committed data.
+// Lifecycle: Open via a backend factory; Close() flushes and is safe to call twice; the
+// destructor calls it.
+// Errors: Status codes per core/status.h. Reads of malformed stored data are Internal.
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "otlp/model.h"
+
+namespace avtrace::store {
+
+// ---------------------------------------------------------------------------------------------
+// Queries and results. Times are Unix nanoseconds; ranges are [start, end).
+
+enum class SpanStatusFilter : uint8_t { kAny, kUnset, kOk, kError };
+
+struct AttributeFilter {
+  std::string key;    // span, resource or scope attribute key, e.g. "episode.id"
+  std::string value;  // compared with the value's text form (otlp::ValueToText)
+};
+
+struct TraceQuery {
+  std::string service;                 // resource service.name; empty: any
+  std::string span_name;               // exact; empty: any
+  std::vector<AttributeFilter> attributes;  // all must match on one span of the trace
+  uint64_t min_duration_nanos = 0;     // of the matching span
+  uint64_t max_duration_nanos = 0;     // 0: no bound
+  SpanStatusFilter status = SpanStatusFilter::kAny;
+  uint64_t start_unix_nanos = 0;       // matching span's start time within [start, end)
+  uint64_t end_unix_nanos = 0;         // 0: now
+  uint32_t limit = 20;                 // traces per page, 1..1000
+  std::string cursor;                  // opaque, from a previous TraceSearchResult
+};
+
+struct TraceSummary {
+  otlp::TraceId trace_id{};
+  std::string root_service;    // service of the root span (or of the earliest span)
+  std::string root_span_name;
+  uint64_t start_unix_nanos = 0;  // earliest span start
+  uint64_t duration_nanos = 0;    // latest end - earliest start
+  uint32_t span_count = 0;
+  uint32_t error_count = 0;
+  std::vector<std::string> services;
+};
+
+struct TraceSearchResult {
+  std::vector<TraceSummary> traces;  // newest first
+  std::string next_cursor;           // empty: no more
+};
+
+struct MetricInfo {
+  std::string name;
+  std::string description;
+  std::string unit;
+  otlp::MetricType type = otlp::MetricType::kGauge;
+  otlp::Temporality temporality = otlp::Temporality::kUnspecified;
+  bool is_monotonic = false;
+  uint32_t series_count = 0;
+  uint64_t last_seen_unix_nanos = 0;
+};
+
+struct MetricListQuery {
+  std::string name_prefix;
+  std::string service;
+  uint32_t limit = 1000;
+};
+
+enum class SeriesFunction : uint8_t {
+  kRaw,       // the stored points (numbers: value; histograms: count, sum)
+  kRate,      // per-second increase of a monotonic sum (or histogram count) per step
+  kQuantile,  // quantile from histogram buckets merged per step
+  kAvg, kMin, kMax, kSum, kLast,  // per step over gauge/sum values
+};
+
+struct SeriesQuery {
+  std::string metric;
+  std::vector<AttributeFilter> match;  // point or resource attributes
+  uint64_t start_unix_nanos = 0;
+  uint64_t end_unix_nanos = 0;   // 0: now
+  uint64_t step_nanos = 0;       // 0: raw points; required for non-raw functions
+  SeriesFunction function = SeriesFunction::kRaw;
+  double quantile = 0.5;         // kQuantile
+  uint32_t max_series = 100;
+};
+
+struct SeriesPoint {
+  uint64_t time_unix_nanos = 0;
+  double value = 0;
+  // kRaw on histograms also fills these:
+  uint64_t count = 0;
+  double sum = 0;
+};
+
+struct Series {
+  std::vector<std::pair<std::string, std::string>> labels;  // point + resource attributes (text)
+  std::vector<SeriesPoint> points;
+};
+
+struct SeriesResult {
+  MetricInfo metric;
+  std::vector<Series> series;
+  bool truncated = false;  // more than max_series matched
+};
+
+struct LogQuery {
+  std::string service;
+  int32_t min_severity = 0;           // severity_number >=
+  std::string body_contains;          // substring of the body's text form
+  std::vector<AttributeFilter> attributes;
+  std::optional<otlp::TraceId> trace_id;
+  uint64_t start_unix_nanos = 0;
+  uint64_t end_unix_nanos = 0;        // 0: now
+  uint32_t limit = 100;
+  std::string cursor;
+};
+
+struct LogSearchResult {
+  otlp::Batch logs;         // resources, scopes and log records, newest first
+  std::string next_cursor;  // empty: no more
+};
+
+struct StoreStats {
+  uint64_t spans = 0, metric_points = 0, metric_series = 0, logs = 0;
+  uint64_t size_bytes = 0;       // on disk, including the WAL
+  uint64_t unindexed_spans = 0;  // rows behind the deferred index
+};
+
+struct RetentionResult {
+  uint64_t spans_deleted = 0, points_deleted = 0, logs_deleted = 0;
+  bool more = false;  // deletion is chunked; call again to continue
+};
+
+// ---------------------------------------------------------------------------------------------
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Writer thread only. Appends every batch in one transaction; durable on OK.
+  virtual Status Append(std::span<const otlp::Batch* const> batches) = 0;
+  // Writer thread only, between appends: deferred work (index building) in one bounded step
+  // of at most `budget_rows` rows. Returns true if more work is pending.
+  virtual Result<bool> Maintain(uint32_t budget_rows) = 0;
+  // Writer thread only: deletes data older than the cutoff in chunks of at most `max_rows`
+  // per signal, each chunk its own short transaction so ingest is not stalled.
+  virtual Result<RetentionResult> ApplyRetention(uint64_t cutoff_unix_nanos, uint32_t max_rows) = 0;
+
+  // Readers. Thread-safe.
+  // The whole trace (every span with events, links, resource and scope) as a Batch; NotFound if
+  // no span of it is stored.
+  virtual Result<otlp::Batch> GetTrace(const otlp::TraceId& trace_id) = 0;
+  virtual Result<TraceSearchResult> SearchTraces(const TraceQuery& query) = 0;
+  virtual Result<std::vector<MetricInfo>> ListMetrics(const MetricListQuery& query) = 0;
+  virtual Result<SeriesResult> QuerySeries(const SeriesQuery& query) = 0;
+  virtual Result<LogSearchResult> SearchLogs(const LogQuery& query) = 0;
+  virtual Result<StoreStats> Stats() = 0;
+
+  // Flushes and closes. Safe to call twice; no other call is allowed afterwards.
+  virtual void Close() = 0;
+};
+
+}  // namespace avtrace::store
