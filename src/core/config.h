@@ -46,7 +46,7 @@ struct Config {
     uint64_t queue_max_items = 200'000;
     uint64_t queue_max_bytes = 128ull << 20;
     uint32_t commit_max_items = 20'000;   // items per group commit
-    uint32_t commit_window_ms = 2;        // wait this long for more requests to join a commit
+    uint32_t commit_window_ms = 0;        // wait this long for more requests to join a commit
   } pipeline;
 
   struct Storage {

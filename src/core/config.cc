@@ -1,0 +1,341 @@
+#include "core/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <map>
+#include <sstream>
+
+namespace avtrace {
+namespace {
+
+// Replaces every ${env:NAME} in `in`. A missing variable is an error: silently using an empty
+// string would hide a broken deployment.
+Status ExpandEnv(const std::string& in, std::string* out) {
+  out->clear();
+  size_t pos = 0;
+  while (true) {
+    size_t start = in.find("${env:", pos);
+    if (start == std::string::npos) {
+      out->append(in, pos);
+      return Status::Ok();
+    }
+    size_t end = in.find('}', start);
+    if (end == std::string::npos) return InvalidArgument("unterminated ${env:...}");
+    out->append(in, pos, start - pos);
+    std::string name = in.substr(start + 6, end - start - 6);
+    const char* value = std::getenv(name.c_str());
+    if (value == nullptr) return InvalidArgument("environment variable " + name + " is not set");
+    out->append(value);
+    pos = end + 1;
+  }
+}
+
+// Walks the YAML tree with a schema of setters; everything not in the schema is an unknown key.
+class Loader {
+ public:
+  explicit Loader(std::string origin) : origin_(std::move(origin)) {}
+
+  Status Where(const YAML::Node& n, const std::string& path, const std::string& what) const {
+    return InvalidArgument(origin_ + ":" + std::to_string(n.Mark().line + 1) + ": " + path + ": " +
+                           what);
+  }
+
+  Status Scalar(const YAML::Node& n, const std::string& path, std::string* out) const {
+    if (!n.IsScalar()) return Where(n, path, "expected a scalar value");
+    Status s = ExpandEnv(n.Scalar(), out);
+    if (!s.ok()) return Where(n, path, s.message());
+    return Status::Ok();
+  }
+
+  Status String(const YAML::Node& n, const std::string& path, std::string* out) const {
+    return Scalar(n, path, out);
+  }
+
+  Status Bool(const YAML::Node& n, const std::string& path, bool* out) const {
+    std::string s;
+    RETURN_IF_ERROR(Scalar(n, path, &s));
+    if (s == "true" || s == "yes" || s == "on") *out = true;
+    else if (s == "false" || s == "no" || s == "off") *out = false;
+    else return Where(n, path, "expected true or false, got '" + s + "'");
+    return Status::Ok();
+  }
+
+  template <typename T>
+  Status Unsigned(const YAML::Node& n, const std::string& path, T* out) const {
+    std::string s;
+    RETURN_IF_ERROR(Scalar(n, path, &s));
+    uint64_t v = 0;
+    // Size suffixes for byte counts: 64MiB, 1GiB, 512KiB.
+    static const std::pair<const char*, uint64_t> kSuffixes[] = {
+        {"KiB", 1ull << 10}, {"MiB", 1ull << 20}, {"GiB", 1ull << 30}};
+    uint64_t mult = 1;
+    for (const auto& [suffix, m] : kSuffixes) {
+      std::string_view sv(s);
+      if (sv.size() > 3 && sv.substr(sv.size() - 3) == suffix) {
+        s.resize(s.size() - 3);
+        mult = m;
+        break;
+      }
+    }
+    if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos)
+      return Where(n, path, "expected a non-negative integer, got '" + n.Scalar() + "'");
+    v = std::strtoull(s.c_str(), nullptr, 10) * mult;
+    if (v > static_cast<uint64_t>(std::numeric_limits<T>::max()))
+      return Where(n, path, "value too large");
+    *out = static_cast<T>(v);
+    return Status::Ok();
+  }
+
+  Status Duration(const YAML::Node& n, const std::string& path, uint64_t* seconds) const {
+    std::string s;
+    RETURN_IF_ERROR(Scalar(n, path, &s));
+    auto r = ParseDurationSeconds(s);
+    if (!r.ok()) return Where(n, path, r.status().message());
+    *seconds = *r;
+    return Status::Ok();
+  }
+
+  Status StringList(const YAML::Node& n, const std::string& path,
+                    std::vector<std::string>* out) const {
+    if (!n.IsSequence()) return Where(n, path, "expected a list");
+    out->clear();
+    for (size_t i = 0; i < n.size(); ++i) {
+      std::string s;
+      RETURN_IF_ERROR(Scalar(n[i], path + "[" + std::to_string(i) + "]", &s));
+      out->push_back(std::move(s));
+    }
+    return Status::Ok();
+  }
+
+  using Field = std::function<Status(const YAML::Node&, const std::string&)>;
+
+  // Applies `fields` to the mapping `n`; unknown keys are errors.
+  Status Map(const YAML::Node& n, const std::string& path,
+             const std::map<std::string, Field>& fields) const {
+    if (n.IsNull()) return Status::Ok();
+    if (!n.IsMap()) return Where(n, path.empty() ? "(top level)" : path, "expected a mapping");
+    for (const auto& kv : n) {
+      std::string key = kv.first.as<std::string>();
+      std::string full = path.empty() ? key : path + "." + key;
+      auto it = fields.find(key);
+      if (it == fields.end()) return Where(kv.first, full, "unknown key '" + full + "'");
+      RETURN_IF_ERROR(it->second(kv.second, full));
+    }
+    return Status::Ok();
+  }
+
+ private:
+  std::string origin_;
+};
+
+Status Apply(const Loader& L, const YAML::Node& root, Config* c) {
+  using N = const YAML::Node&;
+  using P = const std::string&;
+  auto str = [&](std::string* out) { return [&L, out](N n, P p) { return L.String(n, p, out); }; };
+  auto bol = [&](bool* out) { return [&L, out](N n, P p) { return L.Bool(n, p, out); }; };
+  auto u64 = [&](uint64_t* out) { return [&L, out](N n, P p) { return L.Unsigned(n, p, out); }; };
+  auto u32 = [&](uint32_t* out) { return [&L, out](N n, P p) { return L.Unsigned(n, p, out); }; };
+  auto dur = [&](uint64_t* out) { return [&L, out](N n, P p) { return L.Duration(n, p, out); }; };
+  auto list = [&](std::vector<std::string>* out) {
+    return [&L, out](N n, P p) { return L.StringList(n, p, out); };
+  };
+  auto map = [&](std::map<std::string, Loader::Field> fields) {
+    return [&L, fields](N n, P p) { return L.Map(n, p, fields); };
+  };
+  return L.Map(
+      root, "",
+      {
+          {"data_dir", str(&c->data_dir)},
+          {"io_threads", [&](N n, P p) {
+             uint32_t v = 0;
+             RETURN_IF_ERROR(L.Unsigned(n, p, &v));
+             if (v < 1 || v > 64) return L.Where(n, p, "expected 1..64");
+             c->io_threads = static_cast<int>(v);
+             return Status::Ok();
+           }},
+          {"log", map({{"format", str(&c->log.format)}, {"level", str(&c->log.level)}})},
+          {"otlp_http", map({{"enabled", bol(&c->otlp_http.enabled)},
+                             {"listen", str(&c->otlp_http.listen)},
+                             {"max_body_bytes", u64(&c->otlp_http.max_body_bytes)},
+                             {"cors_allowed_origins", list(&c->otlp_http.cors_allowed_origins)}})},
+          {"otlp_grpc", map({{"enabled", bol(&c->otlp_grpc.enabled)},
+                             {"listen", str(&c->otlp_grpc.listen)}})},
+          {"http", map({{"listen", str(&c->http.listen)}})},
+          {"pipeline", map({{"queue_max_items", u64(&c->pipeline.queue_max_items)},
+                            {"queue_max_bytes", u64(&c->pipeline.queue_max_bytes)},
+                            {"commit_max_items", u32(&c->pipeline.commit_max_items)},
+                            {"commit_window_ms", u32(&c->pipeline.commit_window_ms)}})},
+          {"storage", map({{"backend", str(&c->storage.backend)},
+                           {"sqlite", map({{"path", str(&c->storage.sqlite_path)}})},
+                           {"durability", str(&c->storage.durability)},
+                           {"indexed_attributes", list(&c->storage.indexed_attributes)}})},
+          {"retention", map({{"traces", dur(&c->retention.traces_seconds)},
+                             {"metrics", dur(&c->retention.metrics_seconds)},
+                             {"logs", dur(&c->retention.logs_seconds)},
+                             {"check_interval", dur(&c->retention.check_interval_seconds)}})},
+      });
+}
+
+Status Validate(const Config& c, const std::string& origin) {
+  auto bad = [&](const std::string& m) { return InvalidArgument(origin + ": " + m); };
+  if (c.log.format != "text" && c.log.format != "json")
+    return bad("log.format: expected text or json, got '" + c.log.format + "'");
+  if (c.log.level != "debug" && c.log.level != "info" && c.log.level != "warn" &&
+      c.log.level != "error")
+    return bad("log.level: expected debug, info, warn or error, got '" + c.log.level + "'");
+  if (c.storage.backend != "sqlite")
+    return bad("storage.backend: expected sqlite, got '" + c.storage.backend + "'");
+  if (c.storage.durability != "normal" && c.storage.durability != "power")
+    return bad("storage.durability: expected normal or power, got '" + c.storage.durability + "'");
+  std::string host;
+  uint16_t port;
+  const std::pair<const char*, const std::string*> listens[] = {
+      {"otlp_http.listen", &c.otlp_http.listen},
+      {"otlp_grpc.listen", &c.otlp_grpc.listen},
+      {"http.listen", &c.http.listen}};
+  for (const auto& [name, value] : listens) {
+    Status s = ParseListenAddress(*value, &host, &port);
+    if (!s.ok()) return bad(std::string(name) + ": " + s.message());
+  }
+  if (c.pipeline.queue_max_items == 0 || c.pipeline.queue_max_bytes == 0)
+    return bad("pipeline.queue_max_items and queue_max_bytes must be > 0");
+  if (c.pipeline.commit_max_items == 0) return bad("pipeline.commit_max_items must be > 0");
+  if (c.otlp_http.max_body_bytes == 0) return bad("otlp_http.max_body_bytes must be > 0");
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string Config::SqlitePath() const {
+  if (!storage.sqlite_path.empty()) return storage.sqlite_path;
+  return data_dir + "/avtrace.db";
+}
+
+Result<Config> ParseConfig(const std::string& yaml_text, const std::string& origin) {
+  Config config;
+  try {
+    YAML::Node root = YAML::Load(yaml_text);
+    Loader loader(origin);
+    RETURN_IF_ERROR(Apply(loader, root, &config));
+  } catch (const YAML::Exception& e) {
+    return InvalidArgument(origin + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+  RETURN_IF_ERROR(Validate(config, origin));
+  return config;
+}
+
+Result<Config> LoadConfig(const std::string& path) {
+  if (path.empty()) return Config{};
+  std::ifstream in(path);
+  if (!in) return InvalidArgument("cannot read config file " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ParseConfig(ss.str(), path);
+}
+
+void ApplyEnvironment(Config* c) {
+  auto env = [](const char* name, std::string* out) {
+    if (const char* v = std::getenv(name); v != nullptr && *v != '\0') *out = v;
+  };
+  env("AVTRACE_DATA_DIR", &c->data_dir);
+  env("AVTRACE_OTLP_HTTP_LISTEN", &c->otlp_http.listen);
+  env("AVTRACE_OTLP_GRPC_LISTEN", &c->otlp_grpc.listen);
+  env("AVTRACE_HTTP_LISTEN", &c->http.listen);
+  env("AVTRACE_LOG_LEVEL", &c->log.level);
+  env("AVTRACE_LOG_FORMAT", &c->log.format);
+}
+
+std::string DumpConfig(const Config& c) {
+  YAML::Emitter out;
+  auto list = [&](const std::vector<std::string>& v) {
+    out << YAML::Flow << YAML::BeginSeq;
+    for (const auto& s : v) out << s;
+    out << YAML::EndSeq;
+  };
+  out << YAML::BeginMap;
+  out << YAML::Key << "data_dir" << YAML::Value << c.data_dir;
+  out << YAML::Key << "io_threads" << YAML::Value << c.io_threads;
+  out << YAML::Key << "log" << YAML::Value << YAML::BeginMap << YAML::Key << "format"
+      << YAML::Value << c.log.format << YAML::Key << "level" << YAML::Value << c.log.level
+      << YAML::EndMap;
+  out << YAML::Key << "otlp_http" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "enabled" << YAML::Value << c.otlp_http.enabled;
+  out << YAML::Key << "listen" << YAML::Value << c.otlp_http.listen;
+  out << YAML::Key << "max_body_bytes" << YAML::Value << c.otlp_http.max_body_bytes;
+  out << YAML::Key << "cors_allowed_origins" << YAML::Value;
+  list(c.otlp_http.cors_allowed_origins);
+  out << YAML::EndMap;
+  out << YAML::Key << "otlp_grpc" << YAML::Value << YAML::BeginMap << YAML::Key << "enabled"
+      << YAML::Value << c.otlp_grpc.enabled << YAML::Key << "listen" << YAML::Value
+      << c.otlp_grpc.listen << YAML::EndMap;
+  out << YAML::Key << "http" << YAML::Value << YAML::BeginMap << YAML::Key << "listen"
+      << YAML::Value << c.http.listen << YAML::EndMap;
+  out << YAML::Key << "pipeline" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "queue_max_items" << YAML::Value << c.pipeline.queue_max_items;
+  out << YAML::Key << "queue_max_bytes" << YAML::Value << c.pipeline.queue_max_bytes;
+  out << YAML::Key << "commit_max_items" << YAML::Value << c.pipeline.commit_max_items;
+  out << YAML::Key << "commit_window_ms" << YAML::Value << c.pipeline.commit_window_ms;
+  out << YAML::EndMap;
+  out << YAML::Key << "storage" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "backend" << YAML::Value << c.storage.backend;
+  out << YAML::Key << "sqlite" << YAML::Value << YAML::BeginMap << YAML::Key << "path"
+      << YAML::Value << c.SqlitePath() << YAML::EndMap;
+  out << YAML::Key << "durability" << YAML::Value << c.storage.durability;
+  out << YAML::Key << "indexed_attributes" << YAML::Value;
+  list(c.storage.indexed_attributes);
+  out << YAML::EndMap;
+  out << YAML::Key << "retention" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "traces" << YAML::Value << std::to_string(c.retention.traces_seconds) + "s";
+  out << YAML::Key << "metrics" << YAML::Value << std::to_string(c.retention.metrics_seconds) + "s";
+  out << YAML::Key << "logs" << YAML::Value << std::to_string(c.retention.logs_seconds) + "s";
+  out << YAML::Key << "check_interval" << YAML::Value
+      << std::to_string(c.retention.check_interval_seconds) + "s";
+  out << YAML::EndMap;
+  out << YAML::EndMap;
+  return std::string(out.c_str()) + "\n";
+}
+
+Status ParseListenAddress(const std::string& text, std::string* host, uint16_t* port) {
+  size_t colon;
+  if (!text.empty() && text[0] == '[') {
+    size_t close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':')
+      return InvalidArgument("expected [ipv6]:port, got '" + text + "'");
+    *host = text.substr(1, close - 1);
+    colon = close + 1;
+  } else {
+    colon = text.rfind(':');
+    if (colon == std::string::npos || colon == 0)
+      return InvalidArgument("expected host:port, got '" + text + "'");
+    *host = text.substr(0, colon);
+  }
+  std::string p = text.substr(colon + 1);
+  if (p.empty() || p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos)
+    return InvalidArgument("expected a port number 0..65535 in '" + text + "'");
+  unsigned long v = std::strtoul(p.c_str(), nullptr, 10);
+  if (v > 65535) return InvalidArgument("port out of range in '" + text + "'");
+  *port = static_cast<uint16_t>(v);
+  return Status::Ok();
+}
+
+Result<uint64_t> ParseDurationSeconds(const std::string& text) {
+  if (text.empty()) return InvalidArgument("expected a duration like 30s, 5m, 168h or 7d");
+  size_t i = 0;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
+  if (i == 0) return InvalidArgument("expected a duration like 30s, 5m, 168h or 7d, got '" + text + "'");
+  uint64_t n = std::strtoull(text.substr(0, i).c_str(), nullptr, 10);
+  std::string unit = text.substr(i);
+  uint64_t mult;
+  if (unit.empty() || unit == "s") mult = 1;
+  else if (unit == "m") mult = 60;
+  else if (unit == "h") mult = 3600;
+  else if (unit == "d") mult = 86400;
+  else return InvalidArgument("unknown duration unit '" + unit + "' in '" + text + "' (use s, m, h, d)");
+  return n * mult;
+}
+
+}  // namespace avtrace
