@@ -11,7 +11,27 @@
 // "resourceSpans[0].scopeSpans[1].spans[3].traceId: expected 32 hex digits". Items that decode
 // but are invalid (a span whose trace id is not 16 bytes or all zeros, a span id not 8 bytes or
 // zero) are dropped and counted in DecodeOutcome: the OTLP partial-success answer.
-// Threads: pure functions.
+//
+// Details both decoders share (decode_proto.cc, decode_json.cc, internal.cc):
+// - Field paths use the OTLP/JSON names for both encodings.
+// - Partial success drops: a span whose traceId / spanId is not 16 / 8 bytes or all zeros, whose
+//   parentSpanId is neither empty nor 8 bytes, whose kind is not 0..5 or status.code not 0..2,
+//   or that has a link with a malformed id; a log record with a traceId / spanId that is present
+//   but not 16 / 8 bytes; a data point with a malformed exemplar id, a Gauge/Sum point with no
+//   value (unless flags has NO_RECORDED_VALUE), a histogram whose bucketCounts is neither empty
+//   nor explicitBounds + 1 long or whose bounds are not strictly increasing, an exponential
+//   histogram with scale outside [-10, 20], a summary quantile outside [0, 1]; all points of a
+//   metric with an empty name or an unknown aggregationTemporality. rejected counts items (data
+//   points for metrics); error_message holds the first reason with its field path.
+// - Resources, scopes and metrics left without items are not added to the batch.
+// - AnyValues may nest 32 deep; strings and keys must be valid UTF-8.
+// - JSON: keys match in lowerCamelCase or snake_case; 64-bit integers as numbers or decimal
+//   strings; enums as integers (or their proto names); doubles also as "NaN", "Infinity",
+//   "-Infinity"; ids as hex of either case ("" = absent); bytesValue as standard or URL-safe
+//   base64; null values and unknown keys are ignored.
+// - On error the batch and outcome are left as they were before the call; on success items are
+//   appended (resource/scope indices continue from what the batch already holds).
+// Threads: pure functions (the JSON decoder keeps one simdjson parser per thread).
 
 #include <cstdint>
 #include <string>

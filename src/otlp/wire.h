@@ -95,6 +95,8 @@ class WireReader {
     return false;
   }
   size_t remaining() const { return static_cast<size_t>(end_ - p_); }
+  // The next unread byte: lets a decoder keep views of whole fields (tag included).
+  const char* pos() const { return p_; }
 
  private:
   const char* p_;
