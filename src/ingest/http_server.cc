@@ -132,6 +132,17 @@ class Session : public std::enable_shared_from_this<Session> {
 
   const HttpServerOptions& opts() const { return state_->options(); }
 
+  // A server-level error in this listener's protocol (see HttpServerOptions::error_renderer).
+  HttpResponse Error(int http_status, std::string_view code, std::string_view message,
+                     std::string_view content_type = {}) const {
+    if (!opts().error_renderer) return JsonError(http_status, code, message);
+    if (content_type.empty() && parser_) {
+      const auto v = parser_->get()[http::field::content_type];
+      content_type = std::string_view(v.data(), v.size());
+    }
+    return opts().error_renderer(http_status, code, message, content_type);
+  }
+
   void ReadHeader() {
     if (state_->stopping()) return CloseNow();
     phase_ = Phase::kIdle;
@@ -151,7 +162,7 @@ class Session : public std::enable_shared_from_this<Session> {
     phase_ = Phase::kReading;
     version_ = parser_->get().version();
     if (auto length = parser_->content_length(); length && *length > opts().max_body_bytes) {
-      return ReplyAndClose(JsonError(413, "payload_too_large",
+      return ReplyAndClose(Error(413, "payload_too_large",
                                      "request body of " + std::to_string(*length) +
                                          " bytes exceeds the limit of " +
                                          std::to_string(opts().max_body_bytes) + " bytes"));
@@ -181,12 +192,12 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnReadError(const error_code& ec) {
     if (phase_ == Phase::kClosed) return;
     if (ec == http::error::header_limit) {
-      return ReplyAndClose(JsonError(431, "header_too_large",
+      return ReplyAndClose(Error(431, "header_too_large",
                                      "request headers exceed the limit of " +
                                          std::to_string(opts().max_header_bytes) + " bytes"));
     }
     if (ec == http::error::body_limit) {
-      return ReplyAndClose(JsonError(
+      return ReplyAndClose(Error(
           413, "payload_too_large",
           "request body exceeds the limit of " + std::to_string(opts().max_body_bytes) + " bytes"));
     }
@@ -197,7 +208,7 @@ class Session : public std::enable_shared_from_this<Session> {
         ec == http::error::partial_message) {
       return CloseNow();
     }
-    ReplyAndClose(JsonError(400, "bad_request", "malformed HTTP request: " + ec.message()));
+    ReplyAndClose(Error(400, "bad_request", "malformed HTTP request: " + ec.message()));
   }
 
   void Dispatch() {
@@ -229,17 +240,20 @@ class Session : public std::enable_shared_from_this<Session> {
 
     Router::Match match = state_->router().Find(request.method, request.path);
     if (match.kind == Router::Match::Kind::kNotFound) {
-      return Write(JsonError(404, "not_found", "no route for " + request.path));
+      return Write(Error(404, "not_found", "no route for " + request.path,
+                         request.headers.Get("content-type")));
     }
     if (match.kind == Router::Match::Kind::kMethodNotAllowed) {
-      HttpResponse r = JsonError(405, "method_not_allowed",
-                                 "method " + request.method + " is not allowed on " + request.path +
-                                     "; allowed: " + match.allow);
+      HttpResponse r = Error(405, "method_not_allowed",
+                             "method " + request.method + " is not allowed on " + request.path +
+                                 "; allowed: " + match.allow,
+                             request.headers.Get("content-type"));
       r.headers.Set("Allow", match.allow);
       return Write(std::move(r));
     }
     if (!state_->TryAcquireInflight()) {
-      HttpResponse r = JsonError(503, "unavailable", "too many requests in flight; retry later");
+      HttpResponse r = Error(503, "unavailable", "too many requests in flight; retry later",
+                             request.headers.Get("content-type"));
       r.headers.Set("Retry-After", "1");
       return Write(std::move(r));
     }

@@ -32,6 +32,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -58,6 +59,13 @@ struct HttpServerOptions {
   std::chrono::milliseconds idle_timeout{60'000};  // waiting for (the headers of) a request
   std::chrono::milliseconds read_timeout{30'000};  // reading one request body
   std::chrono::milliseconds write_timeout{30'000};
+  // Renders the errors the server itself answers (400, 404, 405, 413, 431, 503) in this
+  // listener's protocol; `request_content_type` is the request's Content-Type when its headers
+  // were read, else empty. Unset: JsonError. The OTLP listener answers google.rpc.Status in the
+  // request's encoding, as the OTLP/HTTP spec requires for every failure.
+  std::function<HttpResponse(int http_status, std::string_view code, std::string_view message,
+                             std::string_view request_content_type)>
+      error_renderer;
 };
 
 struct BoundEndpoint {

@@ -109,6 +109,26 @@ bool ParseOtlpContentType(std::string_view header, OtlpFormat* format) {
   return false;
 }
 
+HttpResponse RenderOtlpServerError(int http_status, std::string_view /*code*/,
+                                   std::string_view message, std::string_view content_type) {
+  // gRPC codes for the statuses the server answers itself.
+  int grpc = 2;  // UNKNOWN
+  switch (http_status) {
+    case 400: grpc = 3; break;   // INVALID_ARGUMENT
+    case 404: case 405: grpc = 12; break;  // UNIMPLEMENTED
+    case 413: case 431: grpc = 8; break;   // RESOURCE_EXHAUSTED
+    case 503: grpc = 14; break;  // UNAVAILABLE
+    default: break;
+  }
+  OtlpFormat format = OtlpFormat::kJson;
+  if (!ParseOtlpContentType(content_type, &format)) format = OtlpFormat::kJson;
+  return format == OtlpFormat::kProto
+             ? HttpResponse::WithBody(http_status, std::string(kProtoType),
+                                      otlp::EncodeRpcStatusProto(grpc, message))
+             : HttpResponse::WithBody(http_status, std::string(kJsonType),
+                                      otlp::EncodeRpcStatusJson(grpc, message));
+}
+
 bool OriginAllowed(const std::vector<std::string>& allowed, std::string_view origin) {
   if (origin.empty()) return false;
   for (const std::string& pattern : allowed) {

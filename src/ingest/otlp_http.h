@@ -77,6 +77,11 @@ enum class OtlpFormat : uint8_t { kProto, kJson };
 // Parses a Content-Type header: the media type (case-insensitive, parameters ignored) must be
 // application/x-protobuf or application/json.
 bool ParseOtlpContentType(std::string_view header, OtlpFormat* format);
+// Renders an error the HTTP server answers itself (413 while reading the body, 404, 405, ...)
+// as google.rpc.Status in the request's encoding (JSON when the type is not OTLP protobuf).
+// Plugs into HttpServerOptions::error_renderer of the OTLP listener.
+HttpResponse RenderOtlpServerError(int http_status, std::string_view code,
+                                   std::string_view message, std::string_view content_type);
 
 // CORS origin matching: exact (ASCII case-insensitive), "*", or patterns with '*' wildcards.
 bool OriginAllowed(const std::vector<std::string>& allowed, std::string_view origin);

@@ -403,16 +403,13 @@ row('raw body over max_body_bytes (chunked, no Content-Length) -> 413', {
   send: () => postOtlp(server.otlp, 'traces', Buffer.alloc(MAX_BODY * 2, 0x0a), { chunked: true }),
   expect: { status: 413, message: ERR_LIMIT },
 });
-// OTLP/HTTP: the answer uses the request's Content-Type, and failures carry google.rpc.Status.
-// Known server gap at the time of writing: the HTTP layer's early 413 (before decoding) answers
-// with the query API's JSON error envelope instead. Remove `todo` once fixed.
+// OTLP/HTTP: the answer uses the request's Content-Type, and failures carry google.rpc.Status,
+// also when the HTTP layer refuses the body before decoding.
 row('413 for a protobuf request is a protobuf google.rpc.Status (Content-Length)', {
-  todo: 'early 413 from the HTTP layer is application/json {"error":...}',
   send: () => postOtlp(server.otlp, 'traces', Buffer.alloc(MAX_BODY + 4096, 0x0a)),
   expect: { status: 413, message: ERR_LIMIT, contentType: /application\/x-protobuf/ },
 });
 row('413 for a protobuf request is a protobuf google.rpc.Status (chunked)', {
-  todo: 'early 413 from the HTTP layer is application/json {"error":...}',
   send: () => postOtlp(server.otlp, 'traces', Buffer.alloc(MAX_BODY * 2, 0x0a), { chunked: true }),
   expect: { status: 413, message: ERR_LIMIT, contentType: /application\/x-protobuf/ },
 });
