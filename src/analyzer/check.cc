@@ -7,12 +7,19 @@
 #include <iostream>
 #include <iterator>
 #include <sstream>
+#include <thread>
 
+#include "analyzer/analyze.h"
 #include "analyzer/cmaf/box.h"
+#include "analyzer/crawl/crawl.h"
 #include "analyzer/dash/mpd.h"
+#include "analyzer/fetch/fetcher.h"
 #include "analyzer/hls/playlist.h"
 #include "analyzer/report/render.h"
+#include "analyzer/live/live_monitor.h"
 #include "analyzer/text.h"
+#include "analyzer/url.h"
+#include "core/clock.h"
 
 namespace avtrace::analyzer {
 namespace {
@@ -40,7 +47,9 @@ bool ParseDurationArg(std::string_view s, double* out) {
   return true;
 }
 
-Report AnalyzeHls(std::string_view target, std::string_view text) {
+}  // namespace
+
+Report AnalyzeHlsText(std::string_view target, std::string_view text, hls::Playlist* model) {
   Report r;
   r.target = std::string(target);
   Findings f;
@@ -82,16 +91,17 @@ Report AnalyzeHls(std::string_view target, std::string_view text) {
   }
   r.findings = f.Take();
   SortFindings(&r.findings);
+  if (model != nullptr) *model = std::move(p);
   return r;
 }
 
-Report AnalyzeDash(std::string_view target, std::string_view text,
-                   std::optional<double> reference_time) {
+Report AnalyzeDashText(std::string_view target, std::string_view base_url, std::string_view text,
+                       std::optional<double> reference_time, dash::Mpd* model) {
   Report r;
   r.target = std::string(target);
   r.kind = "dash";
   Findings f;
-  dash::Mpd mpd = dash::Parse(text, target, &f);
+  dash::Mpd mpd = dash::Parse(text, base_url, &f);
   // A file has no "now": judge a live MPD at the moment it says it was published.
   if (!reference_time) reference_time = mpd.publish_time;
   dash::Check(mpd, reference_time, &f);
@@ -119,8 +129,11 @@ Report AnalyzeDash(std::string_view target, std::string_view text,
   }
   r.findings = f.Take();
   SortFindings(&r.findings);
+  if (model != nullptr) *model = std::move(mpd);
   return r;
 }
+
+namespace {
 
 // A single ISO-BMFF file: an init segment (moov), a media segment (moof) or both in one file.
 Report AnalyzeMp4(std::string_view target, std::string_view bytes) {
@@ -261,8 +274,8 @@ Result<CheckOptions> ParseCheckArgs(const std::vector<std::string>& args) {
 }
 
 std::vector<Report> AnalyzeBytes(std::string_view target, std::string_view bytes) {
-  if (hls::LooksLikeHls(bytes)) return {AnalyzeHls(target, bytes)};
-  if (dash::LooksLikeMpd(bytes)) return {AnalyzeDash(target, bytes, std::nullopt)};
+  if (hls::LooksLikeHls(bytes)) return {AnalyzeHlsText(target, bytes, nullptr)};
+  if (dash::LooksLikeMpd(bytes)) return {AnalyzeDashText(target, target, bytes, std::nullopt, nullptr)};
   if (cmaf::LooksLikeMp4(bytes)) return {AnalyzeMp4(target, bytes)};
   Report r;
   r.target = std::string(target);
@@ -278,16 +291,42 @@ int RunCheck(const CheckOptions& options, std::ostream& out, std::ostream& err) 
     err << "avtrace check: missing <url|file>\n" << CheckUsage();
     return 2;
   }
-  std::string bytes, error;
-  if (StartsWith(options.target, "http://") || StartsWith(options.target, "https://")) {
-    err << "avtrace check: URL targets are not supported yet; download the file and check it\n";
-    return 2;
+  std::vector<Report> reports;
+  if (IsHttpUrl(options.target)) {
+    fetch::FetchOptions fo;
+    fo.allow_private = options.allow_private;
+    fetch::CurlFetcher fetcher(fo);
+    SystemClock& clock = SystemClock::Instance();
+    auto crawled = crawl::Crawl(options.target, fetcher,
+                                static_cast<double>(clock.NowUnixNanos()) / 1e9);
+    if (!crawled.ok()) {
+      err << "avtrace check: " << crawled.status().message() << "\n";
+      return 2;
+    }
+    reports = std::move(crawled).value();
+    if (options.live_duration_seconds > 0) {
+      // A Multivariant Playlist is monitored through its first variant (the first child report).
+      std::string live_url = options.target;
+      if (reports[0].kind == "hls-multivariant" && reports.size() > 1) live_url = reports[1].target;
+      live::LiveOptions lo;
+      lo.duration_seconds = options.live_duration_seconds;
+      live::LiveMonitor monitor(
+          lo, [&](const std::string& u) { return fetcher.Fetch(u, fetch::FetchKind::kManifest); },
+          clock, [](double s) { std::this_thread::sleep_for(std::chrono::duration<double>(s)); });
+      reports.push_back(monitor.Run(live_url));
+    }
+  } else {
+    if (options.live_duration_seconds > 0) {
+      err << "avtrace check: --live-duration needs an http(s) URL, not a file\n";
+      return 2;
+    }
+    std::string bytes, error;
+    if (!ReadFile(options.target, &bytes, &error)) {
+      err << "avtrace check: " << error << "\n";
+      return 2;
+    }
+    reports = AnalyzeBytes(options.target, bytes);
   }
-  if (!ReadFile(options.target, &bytes, &error)) {
-    err << "avtrace check: " << error << "\n";
-    return 2;
-  }
-  std::vector<Report> reports = AnalyzeBytes(options.target, bytes);
   bool color = options.color == CheckOptions::Color::kAlways;
   if (options.color == CheckOptions::Color::kAuto && &out == &std::cout)
     color = isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr;

@@ -133,9 +133,12 @@ TEST(RunCheck, SarifShape) {
   }
 }
 
-TEST(RunCheck, UrlTargetsAreRejectedCleanlyUntilFetchIsWired) {
+TEST(RunCheck, UrlTargetsOnBlockedAddressesExitTwo) {
   CheckRun r = Check({"http://127.0.0.1:1/x.m3u8"});
   EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("blocked"), std::string::npos) << r.err;
+  // --live-duration needs a URL.
+  EXPECT_EQ(Check({"x.m3u8", "--live-duration", "5s"}).code, 2);
 }
 
 TEST(Docs, RuleCatalogueInAnalyzerMdIsCurrent) {
