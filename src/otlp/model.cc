@@ -48,7 +48,8 @@ std::string_view SignalName(Signal s) {
 size_t Batch::ApproxBytes() const {
   return arena.bytes() + spans.size() * sizeof(Span) + points.size() * sizeof(MetricPoint) +
          logs.size() * sizeof(LogRecord) + resources.size() * sizeof(Resource) +
-         scopes.size() * sizeof(Scope);
+         scopes.size() * sizeof(Scope) + playback_events.size() * sizeof(PlaybackEvent) +
+         session_boundaries.size() * sizeof(SessionBoundary);
 }
 
 }  // namespace avtrace::otlp

@@ -204,6 +204,59 @@ struct LogRecord {
   uint32_t scope_index = 0;
 };
 
+// ---- Player telemetry (src/player/) ------------------------------------------------------------
+// Playback events come from the m-trace-compatible beacon API, from CMCD collection and (later)
+// from SDKs speaking OTLP. They share the Batch's arena like spans do.
+
+enum class PlaybackSource : uint8_t { kBeacon = 0, kCmcd = 1, kSdkOtlp = 2 };
+
+// Assigned at commit (Sessionizer / store); kUnassigned until then.
+enum class DeliveryStatus : uint8_t {
+  kUnassigned = 0, kAccepted = 1, kDuplicateSuspected = 2, kReplayed = 3
+};
+
+struct PlaybackEvent {
+  std::string_view event_name;
+  std::string_view project_id;
+  std::string_view session_id;
+  std::string_view client_timestamp;  // as sent (RFC 3339), or rendered for CMCD
+  uint64_t client_unix_nanos = 0;     // parsed client_timestamp
+  bool has_sequence_number = false;
+  int64_t sequence_number = 0;
+  std::string_view sdk_name;
+  std::string_view sdk_version;
+  std::string_view schema_version;  // "1.0" for beacons
+  // A JSON object text ({"k":v,...}), already validated and URL-redacted; empty: no meta.
+  std::string_view meta_json;
+  uint64_t server_received_unix_nanos = 0;
+  // The ingest span of the request: trace_id from a valid traceparent (else a fresh one),
+  // span_id fresh per request, parent_span_id from traceparent (zeros: none).
+  TraceId trace_id{};
+  SpanId span_id{};
+  SpanId parent_span_id{};
+  bool trace_parse_error = false;   // traceparent present but invalid (never a 4xx)
+  bool time_skew_warning = false;   // |client - server| > 60 s
+  PlaybackSource source = PlaybackSource::kBeacon;
+  // Set by the sessionizer: the session's UUIDv4 (36 chars), in the Batch's arena.
+  std::string_view correlation_id;
+  // Assigned at commit by the store.
+  DeliveryStatus delivery_status = DeliveryStatus::kUnassigned;
+  uint64_t ingest_sequence = 0;  // 0: not yet assigned
+};
+
+// One `session_boundaries[]` entry of a beacon batch (kind network_signal_absent today).
+struct SessionBoundary {
+  std::string_view kind;
+  std::string_view project_id;
+  std::string_view session_id;
+  std::string_view network_kind;  // manifest | segment
+  std::string_view adapter;       // hls.js | native_hls | unknown
+  std::string_view reason;
+  std::string_view client_timestamp;
+  uint64_t client_unix_nanos = 0;
+  uint64_t server_received_unix_nanos = 0;
+};
+
 enum class Signal : uint8_t { kTraces = 0, kMetrics = 1, kLogs = 2 };
 std::string_view SignalName(Signal s);  // "traces", "metrics", "logs"
 
@@ -223,9 +276,14 @@ class Batch {
   std::vector<MetricPoint> points;
   std::vector<LogRecord> logs;
   uint64_t received_unix_nanos = 0;  // set by the front door
+  std::vector<PlaybackEvent> playback_events;
+  std::vector<SessionBoundary> session_boundaries;
 
-  // Spans + metric points + log records.
-  size_t ItemCount() const { return spans.size() + points.size() + logs.size(); }
+  // Spans + metric points + log records + playback events + session boundaries.
+  size_t ItemCount() const {
+    return spans.size() + points.size() + logs.size() + playback_events.size() +
+           session_boundaries.size();
+  }
   // Approximate memory held, for the pipeline's byte bound.
   size_t ApproxBytes() const;
 };
