@@ -236,15 +236,13 @@ class Pipeline::Impl {
       lock.unlock();
       Commit(group);
       group.clear();
-      // Under sustained load the queue never empties; keep the deferred index from falling far
-      // behind by interleaving a bounded step every few commits.
-      if (++commits_since_maintain_ >= 8) {
-        commits_since_maintain_ = 0;
-        auto more = store_->Maintain(20'000);
+      // Under sustained load the queue never empties; a bounded maintenance step after every
+      // commit, with a budget of at least what was just appended, keeps the deferred index from
+      // falling behind (a step costs microseconds until a whole chunk is ready to index).
+      {
+        auto more = store_->Maintain(std::max<uint32_t>(2 * config_.commit_max_items, 16'384));
         maintain_rows_->Increment();
-        maintenance_pending = more.ok() && *more;
-      } else {
-        maintenance_pending = true;
+        maintenance_pending = !more.ok() || *more;
       }
       lock.lock();
     }
@@ -288,7 +286,6 @@ class Pipeline::Impl {
   // Writer-thread only.
   uint64_t last_commit_end_ = 0;
   uint64_t next_retention_mono_ = 0;
-  int commits_since_maintain_ = 0;
 };
 
 Pipeline::Pipeline(const Config::Pipeline& config, const Config::Retention& retention,
