@@ -12,6 +12,7 @@
 #include <functional>
 #include <random>
 #include <set>
+#include <tuple>
 #include <thread>
 
 #include "otlp/attributes.h"
@@ -1301,6 +1302,243 @@ TEST_P(StoreContractTest, ReadersRunConcurrentlyWithTheWriter) {
   for (auto& t : readers) t.join();
   EXPECT_EQ(errors.load(), 0);
   EXPECT_GE(reads.load(), 50);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Player telemetry: sessions and playback events.
+
+void AddEvent(otlp::Batch* b, std::string_view project, std::string_view session,
+              std::string_view name, uint64_t received, int64_t seq,
+              std::string_view meta = "") {
+  otlp::PlaybackEvent e;
+  e.event_name = b->arena.Copy(name);
+  e.project_id = b->arena.Copy(project);
+  e.session_id = b->arena.Copy(session);
+  e.client_timestamp = b->arena.Copy("2023-11-14T22:13:20.000Z");
+  e.client_unix_nanos = kT0;
+  e.has_sequence_number = seq >= 0;
+  e.sequence_number = seq >= 0 ? seq : 0;
+  e.sdk_name = b->arena.Copy("@avtrace/player");
+  e.sdk_version = b->arena.Copy("1.2.3");
+  e.schema_version = b->arena.Copy("1.0");
+  e.meta_json = b->arena.Copy(meta);
+  e.server_received_unix_nanos = received;
+  e.trace_id = Tid(9);
+  e.span_id = Sid(3);
+  e.time_skew_warning = seq == 2;
+  e.source = otlp::PlaybackSource::kCmcd;
+  e.delivery_status =
+      seq == 3 ? otlp::DeliveryStatus::kDuplicateSuspected : otlp::DeliveryStatus::kAccepted;
+  e.correlation_id = b->arena.Copy("ignored-the-store-takes-the-session-one");
+  b->playback_events.push_back(e);
+}
+
+player::SessionState MakeSession(std::string project, std::string session, uint64_t started) {
+  player::SessionState s;
+  s.project_id = std::move(project);
+  s.session_id = std::move(session);
+  s.started_at_unix_nanos = started;
+  s.last_event_at_unix_nanos = started + kSec;
+  s.event_count = 3;
+  s.correlation_id = "0b6c6a0e-3a53-4c1b-9d5e-5c1e8d0b7a11";
+  s.sample_rate_ppm = 250'000;
+  s.sdk_name = "hls.js";
+  s.protocol = "hls";
+  s.network_signal_absent = {{"segment", "native_hls", "native_hls_unavailable"}};
+  s.qoe.rebuffer_count = 2;
+  s.qoe.reported_startup_ms = 1234;
+  s.qoe.phase = player::PlayPhase::kRebuffering;
+  s.qoe.fatal_after_start = true;
+  s.qoe.cmcd_starvation_ms_absolute = 77;
+  return s;
+}
+
+TEST_P(StoreContractTest, PlaybackSessionsAndEventsRoundTrip) {
+  otlp::Batch b;
+  // Out of canonical order on purpose: received times and sequence numbers interleave.
+  AddEvent(&b, "demo", "s1", "segment_loaded", kT0 + 2 * kSec, 2, R"({"k":1})");
+  AddEvent(&b, "demo", "s1", "manifest_loaded", kT0 + kSec, 1);
+  AddEvent(&b, "demo", "s1", "no_seq", kT0 + 2 * kSec, -1);
+  AddEvent(&b, "demo", "s1", "dup", kT0 + 2 * kSec, 3);
+  std::vector<player::SessionState> sessions = {MakeSession("demo", "s1", kT0)};
+  std::vector<const otlp::Batch*> v = {&b};
+  ASSERT_TRUE(store_->AppendWithSessions(v, sessions).ok());
+
+  for (int round = 0; round < 2; ++round) {
+    auto got = store_->GetSession("demo", "s1", 100);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    EXPECT_EQ(got->correlation_id, sessions[0].correlation_id);
+    EXPECT_EQ(got->sample_rate_ppm, 250'000u);
+    EXPECT_EQ(got->started_at_unix_nanos, kT0);
+    EXPECT_EQ(got->event_count, 3u);
+    EXPECT_EQ(got->sdk_name, "hls.js");
+    EXPECT_EQ(got->protocol, "hls");
+    EXPECT_EQ(got->network_signal_absent, sessions[0].network_signal_absent);
+    EXPECT_EQ(got->qoe.rebuffer_count, 2u);
+    EXPECT_EQ(got->qoe.reported_startup_ms, 1234);
+    EXPECT_EQ(got->qoe.phase, player::PlayPhase::kRebuffering);
+    EXPECT_TRUE(got->qoe.fatal_after_start);
+    EXPECT_EQ(got->qoe.cmcd_starvation_ms_absolute, 77u);
+    EXPECT_EQ(got->seen_sequence_numbers, (std::vector<int64_t>{2, 1, 3}));
+    EXPECT_EQ(store_->GetSession("demo", "nope").status().code(), StatusCode::kNotFound);
+    EXPECT_EQ(store_->GetSession("other", "s1").status().code(), StatusCode::kNotFound);
+
+    // Events: server_received_at, sequence_number (absent first), ingest_sequence.
+    auto page = store_->ListSessionEvents({"demo", "s1", 100, std::nullopt});
+    ASSERT_TRUE(page.ok()) << page.status().ToString();
+    const auto& ev = page->events.playback_events;
+    ASSERT_EQ(ev.size(), 4u);
+    EXPECT_EQ(ev[0].event_name, "manifest_loaded");
+    EXPECT_EQ(ev[1].event_name, "no_seq");
+    EXPECT_FALSE(ev[1].has_sequence_number);
+    EXPECT_EQ(ev[2].event_name, "segment_loaded");
+    EXPECT_EQ(ev[3].event_name, "dup");
+    EXPECT_EQ(ev[3].delivery_status, otlp::DeliveryStatus::kDuplicateSuspected);
+    EXPECT_EQ(ev[2].meta_json, R"({"k":1})");
+    EXPECT_TRUE(ev[2].time_skew_warning);
+    EXPECT_EQ(ev[2].source, otlp::PlaybackSource::kCmcd);
+    EXPECT_EQ(ev[2].trace_id, Tid(9));
+    EXPECT_EQ(ev[2].span_id, Sid(3));
+    EXPECT_EQ(ev[2].correlation_id, sessions[0].correlation_id);
+    EXPECT_EQ(ev[2].sdk_version, "1.2.3");
+    EXPECT_EQ(ev[2].project_id, "demo");
+    EXPECT_EQ(ev[2].session_id, "s1");
+    // ingest_sequence follows the append order.
+    EXPECT_EQ(ev[2].ingest_sequence + 1, ev[0].ingest_sequence);
+    EXPECT_FALSE(page->more);
+    Reopen();
+  }
+}
+
+TEST_P(StoreContractTest, PlaybackPagesHaveNoGapsOrDuplicates) {
+  otlp::Batch b;
+  std::vector<player::SessionState> sessions;
+  for (int i = 0; i < 25; ++i) {
+    // Pairs share started_at so the session_id tie-break matters.
+    sessions.push_back(MakeSession(i % 3 ? "demo" : "other", "s" + std::to_string(100 + i),
+                                   kT0 + static_cast<uint64_t>(i / 2) * kSec));
+  }
+  for (int i = 0; i < 57; ++i) AddEvent(&b, "demo", "s101", "e", kT0 + (i % 5) * kSec, i % 7);
+  std::vector<const otlp::Batch*> v = {&b};
+  ASSERT_TRUE(store_->AppendWithSessions(v, sessions).ok());
+
+  SessionListQuery q;
+  q.limit = 4;
+  std::vector<std::string> seen;
+  uint64_t prev_started = UINT64_MAX;
+  for (int guard = 0; guard < 20; ++guard) {
+    auto page = store_->ListSessions(q);
+    ASSERT_TRUE(page.ok()) << page.status().ToString();
+    for (const auto& s : page->sessions) {
+      EXPECT_LE(s.started_at_unix_nanos, prev_started);
+      prev_started = s.started_at_unix_nanos;
+      seen.push_back(s.project_id + "/" + s.session_id);
+      EXPECT_TRUE(s.seen_sequence_numbers.empty());
+    }
+    if (!page->more) break;
+    const auto& last = page->sessions.back();
+    q.after = SessionPosition{last.started_at_unix_nanos, last.session_id, last.project_id};
+  }
+  EXPECT_EQ(seen.size(), 25u);
+  EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(), 25u);
+
+  SessionListQuery f;
+  f.project_id = "other";
+  f.started_from_unix_nanos = kT0 + 3 * kSec;
+  auto filtered = store_->ListSessions(f);
+  ASSERT_TRUE(filtered.ok());
+  for (const auto& s : filtered->sessions) {
+    EXPECT_EQ(s.project_id, "other");
+    EXPECT_GE(s.started_at_unix_nanos, kT0 + 3 * kSec);
+  }
+  EXPECT_EQ(filtered->sessions.size(), 7u);  // i % 3 == 0 and i / 2 >= 3: 6, 9, ..., 24
+  SessionListQuery zero;
+  zero.limit = 0;
+  EXPECT_FALSE(store_->ListSessions(zero).ok());
+
+  SessionEventsQuery eq{"demo", "s101", 10, std::nullopt};
+  std::vector<uint64_t> ids;
+  EventPosition prev{};
+  for (int guard = 0; guard < 20; ++guard) {
+    auto page = store_->ListSessionEvents(eq);
+    ASSERT_TRUE(page.ok());
+    for (const auto& e : page->events.playback_events) {
+      EventPosition pos{e.server_received_unix_nanos,
+                        e.has_sequence_number ? e.sequence_number : -1, e.ingest_sequence};
+      EXPECT_TRUE(std::tie(prev.server_received_unix_nanos, prev.sequence_number,
+                           prev.ingest_sequence) <
+                  std::tie(pos.server_received_unix_nanos, pos.sequence_number,
+                           pos.ingest_sequence));
+      prev = pos;
+      ids.push_back(e.ingest_sequence);
+    }
+    if (!page->more) break;
+    eq.after = prev;
+  }
+  EXPECT_EQ(ids.size(), 57u);
+  EXPECT_EQ(std::set<uint64_t>(ids.begin(), ids.end()).size(), 57u);
+
+  // SSE backfill: strictly after a sequence, ascending, bounded.
+  const uint64_t first = *std::min_element(ids.begin(), ids.end());
+  auto after = store_->EventsAfter(first + 49, 5);
+  ASSERT_TRUE(after.ok());
+  ASSERT_EQ(after->events.playback_events.size(), 5u);
+  EXPECT_EQ(after->events.playback_events[0].ingest_sequence, first + 50);
+  EXPECT_EQ(after->events.playback_events[0].session_id, "s101");
+  EXPECT_TRUE(after->more);
+  auto tail = store_->EventsAfter(first + 55, 5);
+  ASSERT_TRUE(tail.ok());
+  EXPECT_EQ(tail->events.playback_events.size(), 1u);
+  EXPECT_FALSE(tail->more);
+}
+
+TEST_P(StoreContractTest, PlaybackSessionUpsertAndOpenSessionsAndSequenceAfterReopen) {
+  otlp::Batch b;
+  AddEvent(&b, "demo", "orphan", "e", kT0, 5);  // no session state given: a minimal row
+  std::vector<const otlp::Batch*> v = {&b};
+  ASSERT_TRUE(store_->Append(v).ok());
+  auto orphan = store_->GetSession("demo", "orphan", 10);
+  ASSERT_TRUE(orphan.ok());
+  EXPECT_EQ(orphan->status, player::SessionStatus::kActive);
+  EXPECT_EQ(orphan->seen_sequence_numbers, (std::vector<int64_t>{5}));
+
+  auto s = MakeSession("demo", "live", kT0);
+  auto e = MakeSession("demo", "done", kT0);
+  e.status = player::SessionStatus::kEnded;
+  e.end_source = player::EndSource::kSweeper;
+  e.ended_at_unix_nanos = kT0 + 400 * kSec;
+  std::vector<player::SessionState> sessions = {s, e};
+  ASSERT_TRUE(store_->AppendWithSessions({}, sessions).ok());
+  s.status = player::SessionStatus::kStalled;
+  s.event_count = 9;
+  ASSERT_TRUE(store_->AppendWithSessions({}, std::vector<player::SessionState>{s}).ok());
+  Reopen();
+  auto open = store_->OpenSessions(100);
+  ASSERT_TRUE(open.ok());
+  std::set<std::string> names;
+  for (const auto& o : *open) {
+    names.insert(o.session_id);
+    if (o.session_id == "live") {
+      EXPECT_EQ(o.status, player::SessionStatus::kStalled);
+      EXPECT_EQ(o.event_count, 9u);
+    }
+  }
+  EXPECT_EQ(names, (std::set<std::string>{"live", "orphan"}));
+  auto done = store_->GetSession("demo", "done");
+  ASSERT_TRUE(done.ok());
+  EXPECT_EQ(done->end_source, player::EndSource::kSweeper);
+  EXPECT_EQ(done->ended_at_unix_nanos, kT0 + 400 * kSec);
+
+  // ingest_sequence keeps increasing across a reopen.
+  otlp::Batch more;
+  AddEvent(&more, "demo", "orphan", "e2", kT0 + kSec, 6);
+  std::vector<const otlp::Batch*> v2 = {&more};
+  ASSERT_TRUE(store_->Append(v2).ok());
+  auto all = store_->EventsAfter(0, 10);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->events.playback_events.size(), 2u);
+  EXPECT_LT(all->events.playback_events[0].ingest_sequence,
+            all->events.playback_events[1].ingest_sequence);
 }
 
 }  // namespace

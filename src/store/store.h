@@ -20,6 +20,7 @@
 
 #include "core/status.h"
 #include "otlp/model.h"
+#include "player/sessionizer.h"
 
 namespace avtrace::store {
 
@@ -144,6 +145,52 @@ struct RetentionResult {
   bool more = false;  // deletion is chunked; call again to continue
 };
 
+// Player telemetry (docs/PLAYER_API.md). Sessions are player::SessionState values (the
+// Sessionizer's); events are otlp::PlaybackEvent rows with a durable, global, strictly increasing
+// ingest_sequence assigned by Append.
+
+// A position in the session list (sorted started_at desc, session_id asc, project_id asc);
+// the page continues strictly after it.
+struct SessionPosition {
+  uint64_t started_at_unix_nanos = 0;
+  std::string session_id;
+  std::string project_id;
+};
+
+struct SessionListQuery {
+  std::string project_id;                   // empty: every project
+  std::optional<player::SessionStatus> status;
+  uint64_t started_from_unix_nanos = 0;     // started_at in [from, to); 0: unbounded
+  uint64_t started_to_unix_nanos = 0;
+  uint32_t limit = 100;                     // 1..1000
+  std::optional<SessionPosition> after;
+};
+
+struct SessionPage {
+  std::vector<player::SessionState> sessions;  // seen_sequence_numbers left empty
+  bool more = false;                           // another page follows the last session
+};
+
+// A position in a session's events (sorted server_received_at, sequence_number (absent first),
+// ingest_sequence, all ascending); the page continues strictly after it.
+struct EventPosition {
+  uint64_t server_received_unix_nanos = 0;
+  int64_t sequence_number = -1;  // -1: the event had none
+  uint64_t ingest_sequence = 0;
+};
+
+struct SessionEventsQuery {
+  std::string project_id;
+  std::string session_id;
+  uint32_t limit = 100;  // 1..1000
+  std::optional<EventPosition> after;
+};
+
+struct PlaybackEventPage {
+  otlp::Batch events;  // playback_events only; views into events.arena
+  bool more = false;
+};
+
 // ---------------------------------------------------------------------------------------------
 
 class Store {
@@ -152,6 +199,15 @@ class Store {
 
   // Writer thread only. Appends every batch in one transaction; durable on OK.
   virtual Status Append(std::span<const otlp::Batch* const> batches) = 0;
+  // Writer thread only. Appends every batch (spans, points, logs, playback events) and upserts
+  // every session in ONE transaction; durable on OK. Playback events get their ingest_sequence
+  // here; an event whose session is neither given nor stored gets a minimal session row.
+  // The default handles stores without player support (no events, no sessions).
+  virtual Status AppendWithSessions(std::span<const otlp::Batch* const> batches,
+                                    std::span<const player::SessionState> sessions) {
+    if (!sessions.empty()) return FailedPrecondition("this store keeps no playback sessions");
+    return Append(batches);
+  }
   // Writer thread only, between appends: deferred work (index building) in one bounded step
   // of at most `budget_rows` rows. Returns true if more work is pending.
   virtual Result<bool> Maintain(uint32_t budget_rows) = 0;
@@ -168,6 +224,31 @@ class Store {
   virtual Result<SeriesResult> QuerySeries(const SeriesQuery& query) = 0;
   virtual Result<LogSearchResult> SearchLogs(const LogQuery& query) = 0;
   virtual Result<StoreStats> Stats() = 0;
+
+  // Player telemetry readers (thread-safe). Stores without player support answer
+  // FailedPrecondition.
+  virtual Result<SessionPage> ListSessions(const SessionListQuery& /*query*/) {
+    return FailedPrecondition("this store keeps no playback sessions");
+  }
+  // The stored session with its dedup state (seen_sequence_numbers, at most `max_sequences`
+  // of them), or NotFound. The Sessionizer's Loader.
+  virtual Result<player::SessionState> GetSession(std::string_view /*project_id*/,
+                                                  std::string_view /*session_id*/,
+                                                  size_t /*max_sequences*/ = 0) {
+    return FailedPrecondition("this store keeps no playback sessions");
+  }
+  // One page of a session's events; an unknown session gives an empty page.
+  virtual Result<PlaybackEventPage> ListSessionEvents(const SessionEventsQuery& /*query*/) {
+    return FailedPrecondition("this store keeps no playback sessions");
+  }
+  // Events with ingest_sequence > `after`, ascending, at most `limit` (SSE backfill).
+  virtual Result<PlaybackEventPage> EventsAfter(uint64_t /*after*/, uint32_t /*limit*/) {
+    return FailedPrecondition("this store keeps no playback sessions");
+  }
+  // Sessions not ended (for Sessionizer::Restore at startup), at most `limit`, newest first.
+  virtual Result<std::vector<player::SessionState>> OpenSessions(uint32_t /*limit*/) {
+    return FailedPrecondition("this store keeps no playback sessions");
+  }
 
   // Flushes and closes. Safe to call twice; no other call is allowed afterwards.
   virtual void Close() = 0;

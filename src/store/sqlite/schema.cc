@@ -139,7 +139,48 @@ CREATE INDEX logs_ts ON logs(ts);
 CREATE INDEX logs_trace ON logs(trace_prefix) WHERE trace_prefix IS NOT NULL;
 )sql";
 
-constexpr const char* kMigrations[] = {kMigration1};
+// Migration 2: player telemetry (docs/PLAYER_API.md). One row per playback session with the
+// columns the read API sorts and filters on, the rest of player::SessionState in `state`;
+// events reference their session by row id and are keyed by ingest_sequence (assigned by the
+// writer, never reused). seq is -1 for an event without a sequence number, so it sorts first as
+// m-trace's NULL does. flags: delivery_status | source << 4 | time_skew << 8 | parse_error << 9.
+constexpr const char* kMigration2 = R"sql(
+CREATE TABLE playback_sessions(
+  id INTEGER PRIMARY KEY,
+  project_id TEXT NOT NULL,
+  session_id TEXT NOT NULL,
+  status INTEGER NOT NULL,
+  end_source INTEGER NOT NULL,
+  started_at INTEGER NOT NULL,
+  last_event_at INTEGER NOT NULL,
+  ended_at INTEGER NOT NULL,
+  event_count INTEGER NOT NULL,
+  correlation_id TEXT NOT NULL,
+  sample_rate_ppm INTEGER NOT NULL,
+  state BLOB);
+CREATE UNIQUE INDEX playback_sessions_key ON playback_sessions(project_id, session_id);
+CREATE INDEX playback_sessions_order ON playback_sessions(started_at DESC, session_id, project_id);
+
+CREATE TABLE playback_events(
+  ingest_sequence INTEGER PRIMARY KEY,
+  session_ref INTEGER NOT NULL,
+  received INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  client_time INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  client_timestamp TEXT NOT NULL,
+  sdk_name TEXT NOT NULL,
+  sdk_version TEXT NOT NULL,
+  schema_version TEXT NOT NULL,
+  meta TEXT,
+  flags INTEGER NOT NULL,
+  trace_id BLOB,
+  span_id BLOB,
+  parent_span_id BLOB);
+CREATE INDEX playback_events_order ON playback_events(session_ref, received, seq, ingest_sequence);
+)sql";
+
+constexpr const char* kMigrations[] = {kMigration1, kMigration2};
 constexpr int kCount = static_cast<int>(sizeof(kMigrations) / sizeof(kMigrations[0]));
 
 }  // namespace

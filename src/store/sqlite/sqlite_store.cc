@@ -279,6 +279,7 @@ Status SqliteStore::Open() {
     ASSIGN_OR_RETURN(*s.stmt, Stmt::Prepare(writer_, s.sql));
   }
   RETURN_IF_ERROR(LoadWriterState());
+  RETURN_IF_ERROR(PreparePlaybackStmts());
   RETURN_IF_ERROR(SetupIndexedKeys());
   if (options_.background_checkpoint) {
     // Replaces the automatic checkpoint (which is itself a WAL hook) on the writer.
@@ -509,6 +510,7 @@ void SqliteStore::ClearWriterCaches() {
   scope_ids_.clear();
   series_ids_.clear();
   metric_ids_.clear();
+  session_ids_.clear();
   resource_terms_.clear();
   scope_terms_.clear();
 }
@@ -820,19 +822,27 @@ Status SqliteStore::AppendLocked(std::span<const otlp::Batch* const> batches, ui
 }
 
 Status SqliteStore::Append(std::span<const otlp::Batch* const> batches) {
+  return AppendWithSessions(batches, {});
+}
+
+Status SqliteStore::AppendWithSessions(std::span<const otlp::Batch* const> batches,
+                                       std::span<const player::SessionState> sessions) {
   if (closed_) return Unavailable("store is closed");
   const uint64_t t0 = clock_->MonotonicNanos();
   const int64_t first_id = next_span_id_;
+  const uint64_t first_ingest = next_ingest_sequence_;
   touched_metrics_.clear();
-  uint64_t spans = 0, points = 0, logs = 0;
+  uint64_t spans = 0, points = 0, logs = 0, events = 0;
   Status s = ws_->begin.Run();
   if (s.ok()) {
     s = AppendLocked(batches, &spans, &points, &logs);
+    if (s.ok()) s = AppendPlaybackLocked(batches, sessions, &events);
     if (s.ok()) s = ws_->commit.Run();
     if (!s.ok()) {
       (void)ws_->rollback.Run();
       // Ids and interned rows of the failed transaction are gone with it.
       next_span_id_ = first_id;
+      next_ingest_sequence_ = first_ingest;
       ClearWriterCaches();
     }
   }

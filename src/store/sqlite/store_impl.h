@@ -97,6 +97,8 @@ class SqliteStore final : public Store {
   Status Open();
 
   Status Append(std::span<const otlp::Batch* const> batches) override;
+  Status AppendWithSessions(std::span<const otlp::Batch* const> batches,
+                            std::span<const player::SessionState> sessions) override;
   Result<bool> Maintain(uint32_t budget_rows) override;
   Result<RetentionResult> ApplyRetention(uint64_t cutoff_unix_nanos, uint32_t max_rows) override;
   Result<otlp::Batch> GetTrace(const otlp::TraceId& trace_id) override;
@@ -105,6 +107,14 @@ class SqliteStore final : public Store {
   Result<SeriesResult> QuerySeries(const SeriesQuery& query) override;
   Result<LogSearchResult> SearchLogs(const LogQuery& query) override;
   Result<StoreStats> Stats() override;
+  // Player telemetry (playback.cc).
+  Result<SessionPage> ListSessions(const SessionListQuery& query) override;
+  Result<player::SessionState> GetSession(std::string_view project_id,
+                                          std::string_view session_id,
+                                          size_t max_sequences) override;
+  Result<PlaybackEventPage> ListSessionEvents(const SessionEventsQuery& query) override;
+  Result<PlaybackEventPage> EventsAfter(uint64_t after, uint32_t limit) override;
+  Result<std::vector<player::SessionState>> OpenSessions(uint32_t limit) override;
   void Close() override;
 
   // Reader pool.
@@ -134,6 +144,13 @@ class SqliteStore final : public Store {
                                std::string_view attrs);
   void ClearWriterCaches();
   Status LoadWriterState();
+  // Player telemetry writer helpers (playback.cc).
+  Status PreparePlaybackStmts();
+  Status AppendPlaybackLocked(std::span<const otlp::Batch* const> batches,
+                              std::span<const player::SessionState> sessions, uint64_t* events);
+  // The session row id of (project, session), inserting a minimal row if there is none.
+  Result<int64_t> SessionRef(std::string_view project, std::string_view session,
+                             uint64_t received);
   Status SetupIndexedKeys();
   void UpdateSizeGauge();
   // Drops arrival records of commits the deferred indexes now cover entirely.
@@ -200,6 +217,9 @@ class SqliteStore final : public Store {
   std::unordered_map<std::string, int64_t> metric_ids_;                             // writer
   std::unordered_map<int64_t, std::vector<int64_t>> resource_terms_, scope_terms_;  // writer
   std::unordered_map<int64_t, uint64_t> touched_metrics_;                           // writer
+  uint64_t next_ingest_sequence_ = 1;                        // writer: next playback event key
+  std::unordered_map<std::string, int64_t> session_ids_;     // writer: "project\0session" -> id
+  std::string session_key_;                                  // writer: lookup buffer
 
   std::vector<IndexedKey> indexed_keys_;
 
@@ -249,6 +269,7 @@ struct SqliteStore::WriterStmts {
   Stmt find_metric, insert_metric, touch_metric;
   Stmt find_series, insert_series;
   Stmt insert_point, insert_log;
+  Stmt upsert_session, find_session, insert_session_min, insert_event;
   Stmt add_meta, set_meta;
   // Maintain.
   Stmt read_chunk, resource_attrs, scope_attrs;
