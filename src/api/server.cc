@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "api/query_api.h"
+#include "api/sessions_api.h"
 #include "core/log.h"
 #include "ingest/otlp_http.h"
 #include "ingest/pipeline_sink.h"
@@ -20,8 +21,10 @@ namespace asio = boost::asio;
 class Server::Impl {
  public:
   Impl(const Config& config, pipeline::Pipeline* pipeline, store::Store* store,
-       metrics::Registry* registry, const Clock* clock, std::string version)
+       metrics::Registry* registry, const Clock* clock, std::string version,
+       ingest::PlayerRuntime* player)
       : config_(config),
+        player_(player),
         pipeline_(pipeline),
         store_(store),
         registry_(registry),
@@ -51,6 +54,7 @@ class Server::Impl {
   }
 
   const Config config_;
+  ingest::PlayerRuntime* const player_;
   pipeline::Pipeline* const pipeline_;
   store::Store* const store_;
   metrics::Registry* const registry_;
@@ -68,6 +72,8 @@ class Server::Impl {
   std::unique_ptr<ingest::OtlpHttpReceiver> otlp_;
   std::unique_ptr<ingest::HttpServer> otlp_server_;
   std::unique_ptr<QueryApi> api_;
+  std::unique_ptr<ingest::PlayerReceiver> player_receiver_;
+  std::unique_ptr<SessionsApi> sessions_api_;
   std::unique_ptr<ingest::HttpServer> api_server_;
   ServerEndpoints endpoints_;
   bool started_ = false;
@@ -107,8 +113,21 @@ Status Server::Impl::Start() {
   if (pipeline_) deps.pipeline_stats = [p = pipeline_] { return p->Stats(); };
   deps.run_query = [this](std::function<void()> work) { return RunQuery(std::move(work)); };
   api_ = std::make_unique<QueryApi>(std::move(deps));
+  if (player_ && pipeline_) {
+    player_receiver_ = std::make_unique<ingest::PlayerReceiver>(player_, pipeline_, clock_);
+    o.head_check = [r = player_receiver_.get()](const ingest::HttpRequest& head) {
+      return r->CheckHead(head);
+    };
+    SessionsApiDeps sd;
+    sd.store = store_;
+    sd.projects = player_->projects.get();
+    sd.run_query = [this](std::function<void()> work) { return RunQuery(std::move(work)); };
+    sessions_api_ = std::make_unique<SessionsApi>(std::move(sd));
+  }
   api_server_ = std::make_unique<ingest::HttpServer>(ioc_, o, registry_, clock_);
   api_->RegisterRoutes(&api_server_->router());
+  if (player_receiver_) player_receiver_->RegisterRoutes(&api_server_->router());
+  if (sessions_api_) sessions_api_->RegisterRoutes(&api_server_->router());
 
   if (otlp_server_) {
     RETURN_IF_ERROR(otlp_server_->Listen());
@@ -161,8 +180,10 @@ Server::~Server() = default;
 
 Result<std::unique_ptr<Server>> Server::Start(const Config& config, pipeline::Pipeline* pipeline,
                                               store::Store* store, metrics::Registry* registry,
-                                              const Clock* clock, std::string version) {
-  auto impl = std::make_unique<Impl>(config, pipeline, store, registry, clock, std::move(version));
+                                              const Clock* clock, std::string version,
+                                              ingest::PlayerRuntime* player) {
+  auto impl = std::make_unique<Impl>(config, pipeline, store, registry, clock, std::move(version),
+                                     player);
   RETURN_IF_ERROR(impl->Start());
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }

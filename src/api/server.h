@@ -4,6 +4,8 @@
 //   - the OTLP/HTTP listener (config.otlp_http.listen, default 127.0.0.1:4318) with the
 //     OtlpHttpReceiver submitting to the pipeline (skipped when otlp_http.enabled is false);
 //   - the http listener (config.http.listen, default 127.0.0.1:8080) with the QueryApi;
+//   - with `player` (PlayerRuntime, built before the pipeline starts): the player telemetry
+//     routes on the http listener (ingest/player_http.h) and the session reads (sessions_api.h);
 //   - a small query pool (kQueryThreads threads, kMaxQueuedQueries queued) on which API store
 //     reads run, so a slow query never holds an io thread that ingest needs.
 // It borrows the pipeline, store, registry and clock, which the caller (cli `serve`) creates
@@ -32,6 +34,7 @@
 #include "core/config.h"
 #include "core/status.h"
 #include "ingest/http_server.h"
+#include "ingest/player_http.h"
 #include "pipeline/pipeline.h"
 #include "store/store.h"
 
@@ -53,7 +56,8 @@ class Server {
 
   static Result<std::unique_ptr<Server>> Start(const Config& config, pipeline::Pipeline* pipeline,
                                                store::Store* store, metrics::Registry* registry,
-                                               const Clock* clock, std::string version = "dev");
+                                               const Clock* clock, std::string version = "dev",
+                                               ingest::PlayerRuntime* player = nullptr);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

@@ -14,6 +14,7 @@
 #include "cli/commands.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "ingest/player_http.h"
 #include "metrics/registry.h"
 #include "pipeline/pipeline.h"
 #include "store/sqlite/sqlite_store.h"
@@ -69,11 +70,19 @@ int RunServe(const Config& config) {
     return 1;
   }
 
+  auto player = ingest::PlayerRuntime::Create(config, store->get(), &registry, &clock);
+  if (!player.ok()) {
+    log::Error("Cannot set up player telemetry.", {{"error", player.status().ToString()}});
+    (*store)->Close();
+    return 1;
+  }
+
   pipeline::Pipeline pipeline(config.pipeline, config.retention, store->get(), &registry, &clock);
+  pipeline.SetCommitHook((*player)->hook.get());
   pipeline.Start();
 
-  auto server =
-      api::Server::Start(config, &pipeline, store->get(), &registry, &clock, AVTRACE_VERSION);
+  auto server = api::Server::Start(config, &pipeline, store->get(), &registry, &clock,
+                                   AVTRACE_VERSION, player->get());
   if (!server.ok()) {
     log::Error("Cannot start the network listeners.", {{"error", server.status().ToString()}});
     pipeline.Shutdown();

@@ -173,6 +173,31 @@ Status Apply(const Loader& L, const YAML::Node& root, Config* c) {
                            {"sqlite", map({{"path", str(&c->storage.sqlite_path)}})},
                            {"durability", str(&c->storage.durability)},
                            {"indexed_attributes", list(&c->storage.indexed_attributes)}})},
+          {"projects", [&](N n, P p) {
+             if (!n.IsSequence()) return L.Where(n, p, "expected a list of projects");
+             c->projects.clear();
+             for (size_t i = 0; i < n.size(); ++i) {
+               Config::Project& pr = c->projects.emplace_back();
+               const std::string at = p + "[" + std::to_string(i) + "]";
+               RETURN_IF_ERROR(L.Map(n[i], at,
+                                     {{"id", str(&pr.id)},
+                                      {"tokens", list(&pr.tokens)},
+                                      {"token_sha256", list(&pr.token_sha256)},
+                                      {"allowed_origins", list(&pr.allowed_origins)}}));
+               if (pr.id.empty()) return L.Where(n[i], at, "a project needs an id");
+             }
+             return Status::Ok();
+           }},
+          {"player",
+           map({{"rate_limit", map({{"capacity", u64(&c->player.rate_limit.capacity)},
+                                    {"refill_per_second",
+                                     u64(&c->player.rate_limit.refill_per_second)},
+                                    {"max_buckets", u64(&c->player.rate_limit.max_buckets)}})},
+                {"session", map({{"stall_after_ms", u64(&c->player.session.stall_after_ms)},
+                                 {"end_after_ms", u64(&c->player.session.end_after_ms)},
+                                 {"sweep_interval_ms", u64(&c->player.session.sweep_interval_ms)},
+                                 {"max_sessions", u64(&c->player.session.max_sessions)}})},
+                {"sse_heartbeat_ms", u64(&c->player.sse_heartbeat_ms)}})},
           {"retention", map({{"traces", dur(&c->retention.traces_seconds)},
                              {"metrics", dur(&c->retention.metrics_seconds)},
                              {"logs", dur(&c->retention.logs_seconds)},
@@ -205,6 +230,14 @@ Status Validate(const Config& c, const std::string& origin) {
     return bad("pipeline.queue_max_items and queue_max_bytes must be > 0");
   if (c.pipeline.commit_max_items == 0) return bad("pipeline.commit_max_items must be > 0");
   if (c.otlp_http.max_body_bytes == 0) return bad("otlp_http.max_body_bytes must be > 0");
+  if (c.player.rate_limit.capacity == 0 || c.player.rate_limit.max_buckets == 0)
+    return bad("player.rate_limit.capacity and max_buckets must be > 0");
+  const auto& ps = c.player.session;
+  if (ps.stall_after_ms == 0 || ps.end_after_ms < ps.stall_after_ms || ps.sweep_interval_ms == 0 ||
+      ps.max_sessions == 0)
+    return bad("player.session: need 0 < stall_after_ms <= end_after_ms, sweep_interval_ms > 0, "
+               "max_sessions > 0");
+  if (c.player.sse_heartbeat_ms == 0) return bad("player.sse_heartbeat_ms must be > 0");
   return Status::Ok();
 }
 
@@ -287,6 +320,32 @@ std::string DumpConfig(const Config& c) {
   out << YAML::Key << "durability" << YAML::Value << c.storage.durability;
   out << YAML::Key << "indexed_attributes" << YAML::Value;
   list(c.storage.indexed_attributes);
+  out << YAML::EndMap;
+  out << YAML::Key << "projects" << YAML::Value << YAML::BeginSeq;
+  for (const Config::Project& p : c.projects) {
+    out << YAML::BeginMap << YAML::Key << "id" << YAML::Value << p.id;
+    out << YAML::Key << "tokens" << YAML::Value;
+    list(std::vector<std::string>(p.tokens.size(), "REDACTED"));
+    out << YAML::Key << "token_sha256" << YAML::Value;
+    list(std::vector<std::string>(p.token_sha256.size(), "REDACTED"));
+    out << YAML::Key << "allowed_origins" << YAML::Value;
+    list(p.allowed_origins);
+    out << YAML::EndMap;
+  }
+  out << YAML::EndSeq;
+  out << YAML::Key << "player" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "rate_limit" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "capacity" << YAML::Value << c.player.rate_limit.capacity;
+  out << YAML::Key << "refill_per_second" << YAML::Value << c.player.rate_limit.refill_per_second;
+  out << YAML::Key << "max_buckets" << YAML::Value << c.player.rate_limit.max_buckets;
+  out << YAML::EndMap;
+  out << YAML::Key << "session" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "stall_after_ms" << YAML::Value << c.player.session.stall_after_ms;
+  out << YAML::Key << "end_after_ms" << YAML::Value << c.player.session.end_after_ms;
+  out << YAML::Key << "sweep_interval_ms" << YAML::Value << c.player.session.sweep_interval_ms;
+  out << YAML::Key << "max_sessions" << YAML::Value << c.player.session.max_sessions;
+  out << YAML::EndMap;
+  out << YAML::Key << "sse_heartbeat_ms" << YAML::Value << c.player.sse_heartbeat_ms;
   out << YAML::EndMap;
   out << YAML::Key << "retention" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "traces" << YAML::Value << std::to_string(c.retention.traces_seconds) + "s";

@@ -64,6 +64,31 @@ struct Config {
     uint64_t check_interval_seconds = 60;
   } retention;
 
+  // Player telemetry (docs/PLAYER_API.md). No project: lab mode (project "demo", token
+  // "demo-token", origins http://localhost:5173 and http://localhost:3000), logged as a warning.
+  struct Project {
+    std::string id;
+    std::vector<std::string> tokens;         // plaintext; never logged, redacted in dumps
+    std::vector<std::string> token_sha256;   // or pre-hashed (64 hex chars)
+    std::vector<std::string> allowed_origins;
+  };
+  std::vector<Project> projects;
+
+  struct Player {
+    struct RateLimit {
+      uint64_t capacity = 100;           // events per bucket (m-trace default)
+      uint64_t refill_per_second = 100;
+      uint64_t max_buckets = 100'000;
+    } rate_limit;
+    struct Session {
+      uint64_t stall_after_ms = 60'000;   // active -> stalled after this long idle
+      uint64_t end_after_ms = 300'000;    // -> ended (end_source sweeper)
+      uint64_t sweep_interval_ms = 10'000;
+      uint64_t max_sessions = 100'000;    // in memory
+    } session;
+    uint64_t sse_heartbeat_ms = 15'000;
+  } player;
+
   std::string SqlitePath() const;
 };
 

@@ -88,5 +88,42 @@ TEST(Config, DumpRoundTrips) {
   EXPECT_EQ(again->pipeline.queue_max_items, 1234u);
 }
 
+TEST(Config, PlayerProjectsAndTokensAreRedacted) {
+  setenv("AVTRACE_TEST_PLAYER_TOKEN", "s3cret-token", 1);
+  auto c = ParseConfig(R"(
+projects:
+  - id: shop
+    tokens: ["${env:AVTRACE_TEST_PLAYER_TOKEN}"]
+    allowed_origins: [https://shop.example]
+  - id: lab
+    token_sha256: [0000000000000000000000000000000000000000000000000000000000000000]
+player:
+  rate_limit: {capacity: 500, refill_per_second: 50, max_buckets: 10}
+  session: {stall_after_ms: 1000, end_after_ms: 2000, sweep_interval_ms: 100}
+  sse_heartbeat_ms: 250
+)",
+                       "t.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  ASSERT_EQ(c->projects.size(), 2u);
+  EXPECT_EQ(c->projects[0].tokens[0], "s3cret-token");
+  EXPECT_EQ(c->projects[0].allowed_origins[0], "https://shop.example");
+  EXPECT_EQ(c->projects[1].token_sha256.size(), 1u);
+  EXPECT_EQ(c->player.rate_limit.capacity, 500u);
+  EXPECT_EQ(c->player.session.stall_after_ms, 1000u);
+  EXPECT_EQ(c->player.session.sweep_interval_ms, 100u);
+  EXPECT_EQ(c->player.sse_heartbeat_ms, 250u);
+  const std::string dump = DumpConfig(*c);
+  EXPECT_EQ(dump.find("s3cret"), std::string::npos) << dump;
+  EXPECT_NE(dump.find("REDACTED"), std::string::npos);
+  auto again = ParseConfig(dump, "dump");
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->player.session.end_after_ms, 2000u);
+
+  EXPECT_FALSE(ParseConfig("projects:\n  - tokens: [a]\n", "t").ok());  // no id
+  EXPECT_FALSE(ParseConfig("projects:\n  - id: a\n    token: x\n", "t").ok());  // unknown
+  EXPECT_FALSE(
+      ParseConfig("player:\n  session: {stall_after_ms: 10, end_after_ms: 5}\n", "t").ok());
+}
+
 }  // namespace
 }  // namespace avtrace

@@ -161,6 +161,20 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) return OnReadError(ec);
     phase_ = Phase::kReading;
     version_ = parser_->get().version();
+    if (opts().head_check) {
+      const auto& m = parser_->get();
+      HttpRequest head;
+      head.method = std::string(m.method_string());
+      head.target = std::string(m.target());
+      std::string_view path = head.target;
+      size_t q = path.find('?');
+      head.path = std::string(path.substr(0, q));
+      if (q != std::string_view::npos) head.query = std::string(path.substr(q + 1));
+      for (const auto& field : m) {
+        head.headers.Add(std::string(field.name_string()), std::string(field.value()));
+      }
+      if (auto early = opts().head_check(head)) return ReplyAndClose(std::move(*early));
+    }
     if (auto length = parser_->content_length(); length && *length > opts().max_body_bytes) {
       return ReplyAndClose(Error(413, "payload_too_large",
                                      "request body of " + std::to_string(*length) +

@@ -35,6 +35,7 @@
 #include <functional>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/clock.h"
@@ -66,6 +67,12 @@ struct HttpServerOptions {
   std::function<HttpResponse(int http_status, std::string_view code, std::string_view message,
                              std::string_view request_content_type)>
       error_renderer;
+  // Optional: runs on the io thread after a request's headers are read and BEFORE its body is
+  // (and before the Content-Length limit check), with `head` carrying method, target, path,
+  // query, headers and remote but no body. A response returned is sent at once and the
+  // connection closed without reading the body (e.g. the player API's 401 for a beacon without
+  // credentials, which m-trace answers even for an oversized body).
+  std::function<std::optional<HttpResponse>(const HttpRequest& head)> head_check;
 };
 
 struct BoundEndpoint {

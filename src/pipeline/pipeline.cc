@@ -21,6 +21,7 @@ class Pipeline::Impl {
       flows_[s] = std::make_unique<metrics::FlowCounters>(
           registry, "pipeline", std::string(otlp::SignalName(static_cast<otlp::Signal>(s))));
     }
+    flows_[kPlaybackFlow] = std::make_unique<metrics::FlowCounters>(registry, "pipeline", "playback");
     queue_items_ = &registry->Gauge("avtrace_pipeline_queue_items", "Items waiting for commit");
     queue_bytes_ = &registry->Gauge("avtrace_pipeline_queue_bytes", "Bytes waiting for commit");
     queue_requests_ =
@@ -49,10 +50,10 @@ class Pipeline::Impl {
     writer_ = std::thread([this] { WriterLoop(); });
   }
 
-  Status Submit(otlp::Batch batch, otlp::Signal signal, Done done) {
+  Status Submit(otlp::Batch batch, int signal, Done done) {
     const uint64_t items = batch.ItemCount();
     const uint64_t bytes = batch.ApproxBytes();
-    auto& flow = *flows_[static_cast<int>(signal)];
+    auto& flow = *flows_[signal];
     flow.Received(static_cast<double>(items));
     {
       std::lock_guard lock(mu_);
@@ -86,6 +87,8 @@ class Pipeline::Impl {
   }
 
   void AddCommitListener(CommitListener l) { listeners_.push_back(std::move(l)); }
+  void SetCommitHook(CommitHook* hook) { hook_ = hook; }
+  static constexpr int kPlaybackFlow = 3;
 
   PipelineStats Stats() const {
     std::lock_guard lock(mu_);
@@ -107,7 +110,7 @@ class Pipeline::Impl {
  private:
   struct Item {
     otlp::Batch batch;
-    otlp::Signal signal;
+    int signal;  // flow index: otlp::Signal, or kPlaybackFlow
     Done done;
     uint64_t items;
     uint64_t bytes;
@@ -146,15 +149,21 @@ class Pipeline::Impl {
   }
 
   void Commit(std::vector<Item>& group) {
+    std::vector<otlp::Batch*> mutable_batches;
     std::vector<const otlp::Batch*> batches;
     batches.reserve(group.size());
+    mutable_batches.reserve(group.size());
     uint64_t items = 0;
-    for (const auto& it : group) {
+    for (auto& it : group) {
       batches.push_back(&it.batch);
+      mutable_batches.push_back(&it.batch);
       items += it.items;
     }
     const uint64_t t0 = clock_->MonotonicNanos();
-    Status status = store_->Append(batches);
+    sessions_.clear();
+    if (hook_) hook_->BeforeCommit(mutable_batches, &sessions_);
+    Status status = store_->AppendWithSessions(batches, sessions_);
+    if (hook_) hook_->AfterCommit(mutable_batches, status);
     const uint64_t t1 = clock_->MonotonicNanos();
     commit_seconds_->Observe(static_cast<double>(t1 - t0) / 1e9);
     commit_items_->Observe(static_cast<double>(items));
@@ -204,8 +213,25 @@ class Pipeline::Impl {
     }
   }
 
+  // Runs the hook's periodic work when due and commits the sessions it changed.
+  void MaybePeriodic() {
+    if (!hook_ || hook_->PeriodNanos() == 0) return;
+    const uint64_t now = clock_->MonotonicNanos();
+    if (now < next_periodic_mono_) return;
+    next_periodic_mono_ = now + hook_->PeriodNanos();
+    sessions_.clear();
+    hook_->Periodic(&sessions_);
+    if (sessions_.empty()) return;
+    Status s = store_->AppendWithSessions({}, sessions_);
+    if (!s.ok()) {
+      commit_errors_->Increment();
+      log::Warn("Committing periodic session changes failed.", {{"error", s.ToString()}});
+    }
+  }
+
   void WriterLoop() {
     last_commit_end_ = clock_->MonotonicNanos();
+    next_periodic_mono_ = last_commit_end_ + (hook_ ? hook_->PeriodNanos() : 0);
     next_retention_mono_ = last_commit_end_ + 5'000'000'000ull;
     bool maintenance_pending = true;
     std::unique_lock lock(mu_);
@@ -222,12 +248,17 @@ class Pipeline::Impl {
       }
       if (queue_.empty()) {
         if (stopping_) break;
-        cv_.wait_for(lock, std::chrono::milliseconds(500),
+        uint64_t wait_ms = 500;
+        if (hook_ && hook_->PeriodNanos() > 0) {
+          wait_ms = std::clamp<uint64_t>(hook_->PeriodNanos() / 1'000'000, 10, 500);
+        }
+        cv_.wait_for(lock, std::chrono::milliseconds(wait_ms),
                      [&] { return stopping_ || !queue_.empty(); });
         if (queue_.empty()) {
           lock.unlock();
           maintenance_pending = true;  // periodic re-check, also for retention
           MaybeRetention();
+          MaybePeriodic();
           lock.lock();
         }
         continue;
@@ -244,6 +275,7 @@ class Pipeline::Impl {
         maintain_rows_->Increment();
         maintenance_pending = !more.ok() || *more;
       }
+      MaybePeriodic();
       lock.lock();
     }
     lock.unlock();
@@ -258,7 +290,8 @@ class Pipeline::Impl {
   const Config::Retention retention_;
   store::Store* store_;
   const Clock* clock_;
-  std::array<std::unique_ptr<metrics::FlowCounters>, 3> flows_;
+  std::array<std::unique_ptr<metrics::FlowCounters>, 4> flows_;
+  CommitHook* hook_ = nullptr;
   prometheus::Gauge* queue_items_;
   prometheus::Gauge* queue_bytes_;
   prometheus::Gauge* queue_requests_;
@@ -286,6 +319,8 @@ class Pipeline::Impl {
   // Writer-thread only.
   uint64_t last_commit_end_ = 0;
   uint64_t next_retention_mono_ = 0;
+  uint64_t next_periodic_mono_ = 0;
+  std::vector<player::SessionState> sessions_;
 };
 
 Pipeline::Pipeline(const Config::Pipeline& config, const Config::Retention& retention,
@@ -294,8 +329,12 @@ Pipeline::Pipeline(const Config::Pipeline& config, const Config::Retention& rete
 Pipeline::~Pipeline() { Shutdown(); }
 void Pipeline::Start() { impl_->Start(); }
 Status Pipeline::Submit(otlp::Batch batch, otlp::Signal signal, Done done) {
-  return impl_->Submit(std::move(batch), signal, std::move(done));
+  return impl_->Submit(std::move(batch), static_cast<int>(signal), std::move(done));
 }
+Status Pipeline::SubmitPlayback(otlp::Batch batch, Done done) {
+  return impl_->Submit(std::move(batch), Impl::kPlaybackFlow, std::move(done));
+}
+void Pipeline::SetCommitHook(CommitHook* hook) { impl_->SetCommitHook(hook); }
 uint32_t Pipeline::RetryAfterSeconds() const { return impl_->RetryAfterSeconds(); }
 void Pipeline::AddCommitListener(CommitListener listener) {
   impl_->AddCommitListener(std::move(listener));

@@ -19,6 +19,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
+#include <vector>
 
 #include "core/clock.h"
 #include "core/config.h"
@@ -35,6 +37,25 @@ namespace avtrace::pipeline {
 // Called after commit with the batch (still owned by the pipeline) so later layers (media/)
 // can update live state. Runs on the writer thread.
 using CommitListener = std::function<void(const otlp::Batch&)>;
+
+// A hook the writer thread runs around every group commit, so later layers can keep state that
+// must be persisted atomically with the data (the player Sessionizer: ingest/player_hook.h)
+// without the pipeline knowing about it. All methods run on the writer thread, one at a time.
+class CommitHook {
+ public:
+  virtual ~CommitHook() = default;
+  // Before the group's transaction: may update the batches (e.g. playback delivery status) and
+  // append session states, which are upserted in the SAME transaction.
+  virtual void BeforeCommit(std::span<otlp::Batch* const> batches,
+                            std::vector<player::SessionState>* sessions) = 0;
+  // After the transaction, with its outcome (the batches are still alive).
+  virtual void AfterCommit(std::span<otlp::Batch* const> /*batches*/,
+                           const Status& /*status*/) {}
+  // How often Periodic runs (0: never). Checked after commits and while idle.
+  virtual uint64_t PeriodNanos() const { return 0; }
+  // Periodic work; session states appended are committed in a transaction of their own.
+  virtual void Periodic(std::vector<player::SessionState>* /*sessions*/) {}
+};
 
 struct PipelineStats {
   uint64_t queued_items = 0;
@@ -55,9 +76,14 @@ class Pipeline {
 
   void Start();
   Status Submit(otlp::Batch batch, otlp::Signal signal, Done done);
+  // The same for player telemetry (playback events and session boundaries); counted under
+  // avtrace_pipeline_*{signal="playback"}.
+  Status SubmitPlayback(otlp::Batch batch, Done done);
   // Seconds a rejected client should wait, derived from the queue size and the drain rate (1..60).
   uint32_t RetryAfterSeconds() const;
   void AddCommitListener(CommitListener listener);  // before Start()
+  // At most one; before Start(). The hook must outlive the pipeline (or its Shutdown()).
+  void SetCommitHook(CommitHook* hook);
   PipelineStats Stats() const;
   void Shutdown();
 
