@@ -15,6 +15,7 @@
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <mutex>
 #include <random>
@@ -255,6 +256,43 @@ void FreshIds(std::string* body, const std::vector<std::pair<size_t, size_t>>& s
   }
 }
 
+// One m-trace wire batch (schema 1.0) of `n` events for a fresh session: unique session id,
+// sequence numbers 0..n-1, realistic meta.
+void PlayerBatch(uint32_t n, uint64_t seed, uint64_t counter, std::string* out) {
+  out->clear();
+  const std::string sid = "bench-" + std::to_string(seed) + "-" + std::to_string(counter);
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t secs = std::chrono::system_clock::to_time_t(now);
+  const int millis = static_cast<int>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char ts[96];
+  std::snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
+  static const char* kNames[] = {"segment_loaded", "metrics_sampled", "bitrate_switch",
+                                 "segment_loaded"};
+  out->append("{\"schema_version\":\"1.0\",\"events\":[");
+  for (uint32_t i = 0; i < n; ++i) {
+    if (i) out->push_back(',');
+    out->append("{\"event_name\":\"");
+    out->append(i == 0 ? "playback_started" : kNames[i % 4]);
+    out->append("\",\"project_id\":\"demo\",\"session_id\":\"");
+    out->append(sid);
+    out->append("\",\"client_timestamp\":\"");
+    out->append(ts);
+    out->append("\",\"sequence_number\":");
+    out->append(std::to_string(i));
+    out->append(",\"sdk\":{\"name\":\"@avtrace/player\",\"version\":\"0.1.0\"},"
+                "\"meta\":{\"protocol\":\"hls\",\"bitrate_kbps\":");
+    out->append(std::to_string(1000 + (i % 5) * 800));
+    out->append(",\"duration_ms\":");
+    out->append(std::to_string(40 + i % 60));
+    out->append("}}");
+  }
+  out->append("]}");
+}
+
 struct WorkerResult {
   std::vector<uint32_t> latencies_us;
   uint64_t ok = 0, rejected_429 = 0, unavailable = 0, other = 0, errors = 0, items = 0;
@@ -295,6 +333,9 @@ void Worker(const BenchOptions& o, const std::string& host, const std::string& p
   const double interval = o.rate_limit > 0 ? o.concurrency / o.rate_limit : 0;
   auto next_send = Clock::now();
   size_t gz_index = seed % std::max<size_t>(1, gz_pool.size());
+  const bool player = o.kind == "player-events";
+  const int ok_code = player ? 202 : 200;
+  uint64_t counter = 0;
   while (Clock::now() < deadline && !shared->stop.load(std::memory_order_relaxed)) {
     if (interval > 0) {
       std::this_thread::sleep_until(next_send);
@@ -315,9 +356,13 @@ void Worker(const BenchOptions& o, const std::string& host, const std::string& p
     }
     http::request<http::string_body> req{http::verb::post, path, 11};
     req.set(http::field::host, host);
-    req.set(http::field::content_type, "application/x-protobuf");
+    req.set(http::field::content_type, player ? "application/json" : "application/x-protobuf");
     req.keep_alive(true);
-    if (o.gzip) {
+    if (player) {
+      req.set("X-MTrace-Token", o.token);
+      PlayerBatch(o.items_per_request, seed, counter++, &body);
+      req.body() = body;
+    } else if (o.gzip) {
       req.set(http::field::content_encoding, "gzip");
       req.body() = gz_pool[gz_index++ % gz_pool.size()];
     } else {
@@ -339,7 +384,7 @@ void Worker(const BenchOptions& o, const std::string& host, const std::string& p
       continue;
     }
     const int code = res.result_int();
-    if (code == 200) {
+    if (code == ok_code) {
       ++out->ok;
       out->items += o.items_per_request;
       out->latencies_us.push_back(static_cast<uint32_t>(
@@ -395,10 +440,22 @@ int RunBench(const BenchOptions& o) {
     tmpl = BuildMetrics(o.items_per_request, o.attributes_per_item, now);
     path = "/v1/metrics";
     unit = "points";
+  } else if (o.kind == "player-events") {
+    if (o.items_per_request > 100) {
+      std::fprintf(stderr, "avtrace bench: player-events batches hold at most 100 events\n");
+      return 2;
+    }
+    PlayerBatch(o.items_per_request, 0, 0, &tmpl.body);
+    path = "/api/playback-events";
+    unit = "events";
   } else {
     tmpl = BuildLogs(o.items_per_request, o.attributes_per_item, now);
     path = "/v1/logs";
     unit = "logs";
+  }
+  if (o.kind == "player-events" && o.gzip) {
+    std::fprintf(stderr, "avtrace bench: --gzip is not supported for player-events\n");
+    return 2;
   }
   FixSlots(&tmpl);
   std::vector<std::string> gz_pool;

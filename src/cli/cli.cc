@@ -61,10 +61,14 @@ int Main(int argc, char** argv) {
   auto* bench = app.add_subcommand("bench", "Load generator against a running server");
   BenchOptions bo;
   std::string duration = "30s";
-  bench->add_option("kind", bo.kind, "otlp-traces | otlp-metrics | otlp-logs")
+  bench->add_option("kind", bo.kind, "otlp-traces | otlp-metrics | otlp-logs | player-events")
       ->required()
-      ->check(CLI::IsMember({"otlp-traces", "otlp-metrics", "otlp-logs"}));
-  bench->add_option("--url", bo.url, "OTLP/HTTP base URL")->default_val("http://127.0.0.1:4318");
+      ->check(CLI::IsMember({"otlp-traces", "otlp-metrics", "otlp-logs", "player-events"}));
+  bench->add_option("--url", bo.url,
+                    "Base URL: the OTLP/HTTP receiver, or the http port for player-events")
+      ->default_val("http://127.0.0.1:4318");
+  bench->add_option("--token", bo.token, "player-events: the X-MTrace-Token to send")
+      ->default_val("demo-token");
   bench->add_option("--spans-per-request,--items-per-request", bo.items_per_request,
                     "Items (spans, points, records) per request")
       ->default_val(100);

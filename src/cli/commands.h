@@ -14,7 +14,7 @@ namespace avtrace::cli {
 int RunServe(const Config& config);
 
 struct BenchOptions {
-  std::string kind;  // otlp-traces | otlp-metrics | otlp-logs
+  std::string kind;  // otlp-traces | otlp-metrics | otlp-logs | player-events
   std::string url;   // base URL of the OTLP/HTTP receiver, e.g. http://127.0.0.1:4318
   uint32_t items_per_request = 100;
   uint32_t concurrency = 4;
@@ -24,6 +24,7 @@ struct BenchOptions {
   int server_pid = 0;     // for server CPU-seconds and RSS from /proc
   std::string json_out;   // write the summary as JSON here too
   uint32_t attributes_per_item = 10;
+  std::string token = "demo-token";  // player-events: X-MTrace-Token
 };
 
 // `avtrace bench`: a load generator with a progress bar and a summary.
