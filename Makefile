@@ -2,7 +2,7 @@
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 DATA_DIR ?= ./data
-FUZZ_SECONDS ?= 20
+FUZZ_SECONDS ?= 10
 
 .PHONY: all bootstrap configure build run test unit integration fuzz fuzz-smoke bench clean
 

@@ -280,8 +280,11 @@ MediaSegment ParseMedia(std::string_view bytes, const InitSegment* init, Finding
   for (const auto& t : trafs) {
     if (!t.has_tfhd) out->Add(RuleId::kMp4TrafMissingTfhd, 0, "traf without tfhd.", t.path);
     if (!t.has_tfdt) out->Add(RuleId::kMp4TfdtMissing, 0, "traf without tfdt.", t.path);
-    for (const auto& [s, e] : t.data) {
-      bool inside = std::any_of(mdats.begin(), mdats.end(), [&](const auto& m) { return s >= m.first && e <= m.second; });
+    for (const auto& range : t.data) {
+      // Not a structured binding: clang 14 cannot capture those in a lambda.
+      const auto s = range.first, e = range.second;
+      bool inside = std::any_of(mdats.begin(), mdats.end(),
+                                [s, e](const auto& m) { return s >= m.first && e <= m.second; });
       if (!inside && !mdats.empty())
         out->Add(RuleId::kMp4TrunOutOfRange, 0,
                  "trun samples span bytes " + std::to_string(s) + "-" + std::to_string(e) + ", outside every mdat payload.",

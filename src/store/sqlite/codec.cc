@@ -250,10 +250,10 @@ bool EncodePointData(const otlp::MetricPoint& p, std::string* out) {
     PackVarints(p.negative.bucket_counts, &scratch);
     w.BytesField(11, scratch);
   }
-  for (const auto& [q, v] : p.quantile_values) {
+  for (const auto& qv : p.quantile_values) {  // no structured binding: clang 14 can't capture it
     w.Message(12, [&](WireWriter& m) {
-      m.DoubleField(1, q);
-      m.DoubleField(2, v);
+      m.DoubleField(1, qv.first);
+      m.DoubleField(2, qv.second);
     });
   }
   for (const otlp::Exemplar& e : p.exemplars) {
