@@ -241,6 +241,9 @@ void QueryApi::RegisterRoutes(ingest::Router* router) {
   router->Exact("GET", "/api/v1/status", bind(&QueryApi::ServerStatusRoute));
   router->Exact("GET", "/metrics", bind(&QueryApi::PrometheusMetrics));
   router->Exact("GET", "/healthz", bind(&QueryApi::Healthz));
+  // m-trace's names for the same two endpoints, so its tooling works unchanged.
+  router->Exact("GET", "/api/health", bind(&QueryApi::Healthz));
+  router->Exact("GET", "/api/metrics", bind(&QueryApi::PrometheusMetrics));
   router->Exact("GET", "/readyz", bind(&QueryApi::Readyz));
 }
 

@@ -185,7 +185,9 @@ void Sessionizer::Apply(otlp::Batch* batch, std::vector<SessionState>* changed) 
   for (const auto& sb : batch->session_boundaries) {
     size_t i = lookup(sb.project_id, sb.session_id, clock_now);
     auto& list = touched[i].first->state.network_signal_absent;
-    NetworkSignalAbsent n{std::string(sb.kind), std::string(sb.adapter), std::string(sb.reason)};
+    // m-trace's read shape names the network kind (manifest | segment) under "kind".
+    NetworkSignalAbsent n{std::string(sb.network_kind), std::string(sb.adapter),
+                          std::string(sb.reason)};
     auto pos = std::lower_bound(list.begin(), list.end(), n);
     if (pos == list.end() || !(*pos == n)) list.insert(pos, std::move(n));
   }

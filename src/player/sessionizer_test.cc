@@ -105,6 +105,7 @@ TEST(Sessionizer, SampleRateBoundariesAndRestore) {
   otlp::Batch b = MakeBatch(&clock, {{"a", "x", 0}}, R"({"session_sample_rate":0.25})");
   auto& sb = b.session_boundaries.emplace_back();
   sb.kind = "network_signal_absent";
+  sb.network_kind = "manifest";
   sb.project_id = "demo";
   sb.session_id = "a";
   sb.adapter = "native_hls";
@@ -112,6 +113,7 @@ TEST(Sessionizer, SampleRateBoundariesAndRestore) {
   s.Apply(&b, &changed);
   EXPECT_EQ(changed[0].sample_rate_ppm, 250000u);
   ASSERT_EQ(changed[0].network_signal_absent.size(), 1u);
+  EXPECT_EQ(changed[0].network_signal_absent[0].kind, "manifest");  // m-trace's read shape
   otlp::Batch b2 = MakeBatch(&clock, {{"a", "x", 1}}, R"({"session_sample_rate":0.5})");
   b2.session_boundaries.push_back(sb);
   changed.clear();
