@@ -28,7 +28,7 @@ class FakeStore : public store::Store {
  public:
   Status Append(std::span<const otlp::Batch* const>) override { return Status::Ok(); }
   Result<bool> Maintain(uint32_t) override { return false; }
-  Result<store::RetentionResult> ApplyRetention(uint64_t, uint32_t) override {
+  Result<store::RetentionResult> ApplyRetention(const store::RetentionCutoffs&, uint32_t) override {
     return store::RetentionResult{};
   }
   Result<otlp::Batch> GetTrace(const otlp::TraceId& id) override {

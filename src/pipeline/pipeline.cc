@@ -199,13 +199,16 @@ class Pipeline::Impl {
     const uint64_t now_mono = clock_->MonotonicNanos();
     if (now_mono < next_retention_mono_) return;
     next_retention_mono_ = now_mono + retention_.check_interval_seconds * 1'000'000'000ull;
-    // The store applies one cutoff; the shortest configured retention is the safe common one
-    // until per-signal cutoffs land in the store contract.
-    const uint64_t keep = std::min({retention_.traces_seconds, retention_.metrics_seconds,
-                                    retention_.logs_seconds}) * 1'000'000'000ull;
     const uint64_t now = clock_->NowUnixNanos();
-    if (keep == 0 || now <= keep) return;
-    auto r = store_->ApplyRetention(now - keep, 5000);
+    // A retention of 0 keeps that signal forever.
+    auto cutoff = [now](uint64_t seconds) -> uint64_t {
+      const uint64_t keep = seconds * 1'000'000'000ull;
+      return keep == 0 || now <= keep ? 0 : now - keep;
+    };
+    const store::RetentionCutoffs cutoffs{cutoff(retention_.traces_seconds),
+                                          cutoff(retention_.metrics_seconds),
+                                          cutoff(retention_.logs_seconds)};
+    auto r = store_->ApplyRetention(cutoffs, 5000);
     if (!r.ok()) {
       log::Warn("Retention step failed.", {{"error", r.status().ToString()}});
     } else if (r->more) {

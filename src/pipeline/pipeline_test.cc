@@ -22,7 +22,7 @@ class FakeStore : public store::Store {
     return fail ? Internal("disk on fire") : Status::Ok();
   }
   Result<bool> Maintain(uint32_t) override { return false; }
-  Result<store::RetentionResult> ApplyRetention(uint64_t, uint32_t) override {
+  Result<store::RetentionResult> ApplyRetention(const store::RetentionCutoffs&, uint32_t) override {
     return store::RetentionResult{};
   }
   Result<otlp::Batch> GetTrace(const otlp::TraceId&) override { return NotFound("x"); }

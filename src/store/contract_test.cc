@@ -1183,7 +1183,7 @@ TEST_P(StoreContractTest, RetentionDeletesOldDataInChunks) {
   RetentionResult total;
   bool done = false;
   for (int i = 0; i < 1000 && !done; ++i) {
-    auto r = store_->ApplyRetention(cutoff, 1);
+    auto r = store_->ApplyRetention(RetentionCutoffs::All(cutoff), 1);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     total.spans_deleted += r->spans_deleted;
     total.points_deleted += r->points_deleted;
@@ -1218,7 +1218,7 @@ TEST_P(StoreContractTest, RetentionDeletesOldDataInChunks) {
   EXPECT_EQ(st->metric_points, 1u);
   EXPECT_EQ(st->logs, 1u);
   // Nothing left to delete; new data after retention still works.
-  auto again = store_->ApplyRetention(cutoff, 100);
+  auto again = store_->ApplyRetention(RetentionCutoffs::All(cutoff), 100);
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->spans_deleted + again->points_deleted + again->logs_deleted, 0u);
   EXPECT_FALSE(again->more);
@@ -1226,6 +1226,45 @@ TEST_P(StoreContractTest, RetentionDeletesOldDataInChunks) {
   Append({&late->batch()});
   MaintainAll();
   EXPECT_TRUE(store_->GetTrace(Tid(4)).ok());
+}
+
+TEST_P(StoreContractTest, RetentionCutoffsArePerSignal) {
+  // Metrics are typically kept longer than traces and logs: each signal has its own cutoff, and
+  // a zero cutoff keeps that signal.
+  BatchMaker m;
+  uint32_t r = m.AddResource("svc");
+  uint32_t s = m.AddScope("lib");
+  m.AddSpan(Tid(5), 1, 0, "op", kT0, kMs, r, s);
+  uint32_t g = m.AddMetric("temp", otlp::MetricType::kGauge, otlp::Temporality::kUnspecified,
+                           false, r, s);
+  auto& p = m.AddPoint(g, kT0);
+  p.value_kind = otlp::NumberKind::kInt;
+  p.as_int = 7;
+  m.AddLog(kT0, 9, "INFO", otlp::EncodeStringValue("x"), r, s);
+  Append({&m.batch()});
+  MaintainAll();
+  RetentionCutoffs only_traces;
+  only_traces.traces = kT0 + kSec;
+  auto res = store_->ApplyRetention(only_traces, 100);
+  ASSERT_TRUE(res.ok()) << res.status().ToString();
+  EXPECT_EQ(res->spans_deleted, 1u);
+  EXPECT_EQ(res->points_deleted, 0u);
+  EXPECT_EQ(res->logs_deleted, 0u);
+  EXPECT_EQ(store_->GetTrace(Tid(5)).status().code(), StatusCode::kNotFound);
+  auto st = store_->Stats();
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->metric_points, 1u);
+  EXPECT_EQ(st->logs, 1u);
+  RetentionCutoffs only_logs;
+  only_logs.logs = kT0 + kSec;
+  res = store_->ApplyRetention(only_logs, 100);
+  ASSERT_TRUE(res.ok());
+  EXPECT_EQ(res->logs_deleted, 1u);
+  EXPECT_EQ(res->points_deleted, 0u);
+  st = store_->Stats();
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->metric_points, 1u);
+  EXPECT_EQ(st->logs, 0u);
 }
 
 TEST_P(StoreContractTest, DataSurvivesCloseAndReopen) {

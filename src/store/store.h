@@ -140,6 +140,14 @@ struct StoreStats {
   uint64_t unindexed_spans = 0;  // rows behind the deferred index
 };
 
+// Delete data older than these times (Unix nanoseconds); 0 keeps that signal's data.
+struct RetentionCutoffs {
+  uint64_t traces = 0;
+  uint64_t metrics = 0;
+  uint64_t logs = 0;
+  static RetentionCutoffs All(uint64_t cutoff) { return {cutoff, cutoff, cutoff}; }
+};
+
 struct RetentionResult {
   uint64_t spans_deleted = 0, points_deleted = 0, logs_deleted = 0;
   bool more = false;  // deletion is chunked; call again to continue
@@ -211,9 +219,10 @@ class Store {
   // Writer thread only, between appends: deferred work (index building) in one bounded step
   // of at most `budget_rows` rows. Returns true if more work is pending.
   virtual Result<bool> Maintain(uint32_t budget_rows) = 0;
-  // Writer thread only: deletes data older than the cutoff in chunks of at most `max_rows`
-  // per signal, each chunk its own short transaction so ingest is not stalled.
-  virtual Result<RetentionResult> ApplyRetention(uint64_t cutoff_unix_nanos, uint32_t max_rows) = 0;
+  // Writer thread only: deletes each signal's data older than its cutoff (traces: spans;
+  // metrics: points; logs: records) in chunks of at most `max_rows` per signal, each chunk its own short transaction so ingest is not stalled.
+  virtual Result<RetentionResult> ApplyRetention(const RetentionCutoffs& cutoffs,
+                                                 uint32_t max_rows) = 0;
 
   // Readers. Thread-safe.
   // The whole trace (every span with events, links, resource and scope) as a Batch; NotFound if

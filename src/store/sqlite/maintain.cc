@@ -508,12 +508,15 @@ Result<uint64_t> SqliteStore::RetainSeries(uint32_t max_rows) {
   return empty.size();
 }
 
-Result<RetentionResult> SqliteStore::ApplyRetention(uint64_t cutoff, uint32_t max_rows) {
+Result<RetentionResult> SqliteStore::ApplyRetention(const RetentionCutoffs& cutoffs,
+                                                    uint32_t max_rows) {
   if (closed_) return Unavailable("store is closed");
   if (max_rows == 0) max_rows = 1;
   RetentionResult r;
   bool more = false;
-  ASSIGN_OR_RETURN(r.spans_deleted, RetainSpans(cutoff, max_rows, &more));
+  if (cutoffs.traces > 0) {
+    ASSIGN_OR_RETURN(r.spans_deleted, RetainSpans(cutoffs.traces, max_rows, &more));
+  }
 
   // Points and logs have time indexes (cheap: near-append inserts), so retention is an ordered
   // range delete of at most max_rows rows each.
@@ -521,17 +524,19 @@ Result<RetentionResult> SqliteStore::ApplyRetention(uint64_t cutoff, uint32_t ma
     const char* sql;
     const char* counter;
     uint64_t* deleted;
+    uint64_t cutoff;
   } signals[] = {
       {"DELETE FROM points WHERE id IN (SELECT id FROM points WHERE time < ?1 ORDER BY time "
        "LIMIT ?2)",
-       "points", &r.points_deleted},
+       "points", &r.points_deleted, cutoffs.metrics},
       {"DELETE FROM logs WHERE id IN (SELECT id FROM logs WHERE ts < ?1 ORDER BY ts LIMIT ?2)",
-       "logs", &r.logs_deleted},
+       "logs", &r.logs_deleted, cutoffs.logs},
   };
   for (auto& sig : signals) {
+    if (sig.cutoff == 0) continue;
     RETURN_IF_ERROR(RunInTxn([&]() -> Status {
       ASSIGN_OR_RETURN(Stmt del, Stmt::Prepare(writer_, sig.sql));
-      del.BindInt(1, static_cast<int64_t>(cutoff));
+      del.BindInt(1, static_cast<int64_t>(sig.cutoff));
       del.BindInt(2, max_rows);
       RETURN_IF_ERROR(del.Run());
       *sig.deleted = static_cast<uint64_t>(sqlite3_changes(writer_.get()));

@@ -240,7 +240,7 @@ TEST_F(SqliteStoreTest, RetentionDropsWholeGenerationsAndTheirIndexEntries) {
   EXPECT_EQ(RawInt("SELECT count(*) FROM span_gens"), 5);
   // Delete the three oldest traces; the open (newest) generation always stays.
   for (int i = 0; i < 100; ++i) {
-    auto r = s->ApplyRetention(kT0 + 250 * kSec, 7);
+    auto r = s->ApplyRetention(RetentionCutoffs::All(kT0 + 250 * kSec), 7);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     if (!r->more) break;
   }
@@ -306,7 +306,7 @@ TEST_F(SqliteStoreTest, ExportsSelfTelemetry) {
   auto s = Open(&SystemClock::Instance(), &registry);
   ASSERT_TRUE(AppendOne(s.get(), MakeTrace(1, 5, kT0)).ok());
   ASSERT_TRUE(s->Maintain(100).ok());
-  ASSERT_TRUE(s->ApplyRetention(kT0 + kSec, 100).ok());
+  ASSERT_TRUE(s->ApplyRetention(RetentionCutoffs::All(kT0 + kSec), 100).ok());
   std::string text = registry.Serialize();
   for (const char* want :
        {"avtrace_store_commit_seconds_count 1",

@@ -100,7 +100,8 @@ class SqliteStore final : public Store {
   Status AppendWithSessions(std::span<const otlp::Batch* const> batches,
                             std::span<const player::SessionState> sessions) override;
   Result<bool> Maintain(uint32_t budget_rows) override;
-  Result<RetentionResult> ApplyRetention(uint64_t cutoff_unix_nanos, uint32_t max_rows) override;
+  Result<RetentionResult> ApplyRetention(const RetentionCutoffs& cutoffs,
+                                         uint32_t max_rows) override;
   Result<otlp::Batch> GetTrace(const otlp::TraceId& trace_id) override;
   Result<TraceSearchResult> SearchTraces(const TraceQuery& query) override;
   Result<std::vector<MetricInfo>> ListMetrics(const MetricListQuery& query) override;
