@@ -515,48 +515,57 @@ void SqliteStore::ClearWriterCaches() {
   scope_terms_.clear();
 }
 
+template <typename RowKey, typename Insert>
+Result<int64_t> SqliteStore::InternByKey(std::unordered_map<uint64_t, CachedId>& cache,
+                                         uint64_t h, Stmt& find, RowKey row_key, Insert insert) {
+  auto it = cache.find(h);
+  if (it != cache.end() && it->second.key == key_scratch_) return it->second.id;
+  auto remember = [&](int64_t id) {
+    if (cache.size() > kMaxCacheEntries) cache.clear();
+    cache[h] = {key_scratch_, id};
+    return id;
+  };
+  {
+    StmtScope scope(find);
+    find.BindInt(1, static_cast<int64_t>(h));
+    std::string stored;
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, find.Step());
+      if (!row) break;
+      stored.clear();
+      row_key(find, &stored);
+      if (stored == key_scratch_) return remember(find.ColInt(0));
+    }
+  }
+  RETURN_IF_ERROR(insert());
+  return remember(sqlite3_last_insert_rowid(writer_.get()));
+}
+
 Result<int64_t> SqliteStore::InternResource(const otlp::Resource& r) {
   key_scratch_.clear();
   PutBytes(&key_scratch_, r.attributes.encoded);
   PutBytes(&key_scratch_, r.schema_url);
   AppendVarint(&key_scratch_, r.dropped_attributes_count);
-  uint64_t h = Hash64(key_scratch_, 1);
-  auto it = resource_ids_.find(h);
-  if (it != resource_ids_.end() && it->second.key == key_scratch_) return it->second.id;
-
-  Stmt& f = ws_->find_resource;
-  {
-    StmtScope scope(f);
-    f.BindInt(1, static_cast<int64_t>(h));
-    std::string stored;
-    while (true) {
-      ASSIGN_OR_RETURN(bool row, f.Step());
-      if (!row) break;
-      stored.clear();
-      PutBytes(&stored, f.ColBlob(1));
-      PutBytes(&stored, f.ColText(2));
-      AppendVarint(&stored, static_cast<uint64_t>(f.ColInt(3)));
-      if (stored == key_scratch_) {
-        int64_t id = f.ColInt(0);
-        if (resource_ids_.size() > kMaxCacheEntries) resource_ids_.clear();
-        resource_ids_[h] = {key_scratch_, id};
-        return id;
-      }
-    }
-  }
-  Stmt& ins = ws_->insert_resource;
-  std::string service = ServiceOf(r.attributes.encoded);
-  ins.BindInt(1, static_cast<int64_t>(h));
-  ins.BindText(2, service);
-  ins.BindBlobOrNull(3, r.attributes.encoded);
-  ins.BindInt(4, r.dropped_attributes_count);
-  ins.BindText(5, r.schema_url);
-  RETURN_IF_ERROR(ins.Run());
-  int64_t id = sqlite3_last_insert_rowid(writer_.get());
-  if (resource_ids_.size() > kMaxCacheEntries) resource_ids_.clear();
-  resource_ids_[h] = {key_scratch_, id};
-  Telemetry::Inc(tm_->rows_resources, 1);
-  return id;
+  const uint64_t h = Hash64(key_scratch_, 1);
+  return InternByKey(
+      resource_ids_, h, ws_->find_resource,
+      [](Stmt& f, std::string* key) {
+        PutBytes(key, f.ColBlob(1));
+        PutBytes(key, f.ColText(2));
+        AppendVarint(key, static_cast<uint64_t>(f.ColInt(3)));
+      },
+      [&]() -> Status {
+        Stmt& ins = ws_->insert_resource;
+        std::string service = ServiceOf(r.attributes.encoded);
+        ins.BindInt(1, static_cast<int64_t>(h));
+        ins.BindText(2, service);
+        ins.BindBlobOrNull(3, r.attributes.encoded);
+        ins.BindInt(4, r.dropped_attributes_count);
+        ins.BindText(5, r.schema_url);
+        RETURN_IF_ERROR(ins.Run());
+        Telemetry::Inc(tm_->rows_resources, 1);
+        return Status::Ok();
+      });
 }
 
 Result<int64_t> SqliteStore::InternScope(const otlp::Scope& s) {
@@ -566,44 +575,26 @@ Result<int64_t> SqliteStore::InternScope(const otlp::Scope& s) {
   PutBytes(&key_scratch_, s.attributes.encoded);
   PutBytes(&key_scratch_, s.schema_url);
   AppendVarint(&key_scratch_, s.dropped_attributes_count);
-  uint64_t h = Hash64(key_scratch_, 2);
-  auto it = scope_ids_.find(h);
-  if (it != scope_ids_.end() && it->second.key == key_scratch_) return it->second.id;
-
-  Stmt& f = ws_->find_scope;
-  {
-    StmtScope scope(f);
-    f.BindInt(1, static_cast<int64_t>(h));
-    std::string stored;
-    while (true) {
-      ASSIGN_OR_RETURN(bool row, f.Step());
-      if (!row) break;
-      stored.clear();
-      PutBytes(&stored, f.ColText(1));
-      PutBytes(&stored, f.ColText(2));
-      PutBytes(&stored, f.ColBlob(3));
-      PutBytes(&stored, f.ColText(4));
-      AppendVarint(&stored, static_cast<uint64_t>(f.ColInt(5)));
-      if (stored == key_scratch_) {
-        int64_t id = f.ColInt(0);
-        if (scope_ids_.size() > kMaxCacheEntries) scope_ids_.clear();
-        scope_ids_[h] = {key_scratch_, id};
-        return id;
-      }
-    }
-  }
-  Stmt& ins = ws_->insert_scope;
-  ins.BindInt(1, static_cast<int64_t>(h));
-  ins.BindText(2, s.name);
-  ins.BindText(3, s.version);
-  ins.BindBlobOrNull(4, s.attributes.encoded);
-  ins.BindInt(5, s.dropped_attributes_count);
-  ins.BindText(6, s.schema_url);
-  RETURN_IF_ERROR(ins.Run());
-  int64_t id = sqlite3_last_insert_rowid(writer_.get());
-  if (scope_ids_.size() > kMaxCacheEntries) scope_ids_.clear();
-  scope_ids_[h] = {key_scratch_, id};
-  return id;
+  const uint64_t h = Hash64(key_scratch_, 2);
+  return InternByKey(
+      scope_ids_, h, ws_->find_scope,
+      [](Stmt& f, std::string* key) {
+        PutBytes(key, f.ColText(1));
+        PutBytes(key, f.ColText(2));
+        PutBytes(key, f.ColBlob(3));
+        PutBytes(key, f.ColText(4));
+        AppendVarint(key, static_cast<uint64_t>(f.ColInt(5)));
+      },
+      [&]() -> Status {
+        Stmt& ins = ws_->insert_scope;
+        ins.BindInt(1, static_cast<int64_t>(h));
+        ins.BindText(2, s.name);
+        ins.BindText(3, s.version);
+        ins.BindBlobOrNull(4, s.attributes.encoded);
+        ins.BindInt(5, s.dropped_attributes_count);
+        ins.BindText(6, s.schema_url);
+        return ins.Run();
+      });
 }
 
 Result<int64_t> SqliteStore::InternMetric(const otlp::Metric& m, uint64_t seen) {

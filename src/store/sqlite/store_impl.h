@@ -215,6 +215,12 @@ class SqliteStore final : public Store {
     int64_t id;
   };
   std::unordered_map<uint64_t, CachedId> resource_ids_, scope_ids_, series_ids_;    // writer
+  // Shared by InternResource/InternScope: finds the row whose key (rebuilt from its columns by
+  // `row_key`) equals key_scratch_ among the rows `find` returns for hash `h`, through `cache`;
+  // otherwise runs `insert` and caches the new rowid. Writer thread only.
+  template <typename RowKey, typename Insert>
+  Result<int64_t> InternByKey(std::unordered_map<uint64_t, CachedId>& cache, uint64_t h,
+                              Stmt& find, RowKey row_key, Insert insert);
   std::unordered_map<std::string, int64_t> metric_ids_;                             // writer
   std::unordered_map<int64_t, std::vector<int64_t>> resource_terms_, scope_terms_;  // writer
   std::unordered_map<int64_t, uint64_t> touched_metrics_;                           // writer
