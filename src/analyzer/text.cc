@@ -1,5 +1,7 @@
 #include "analyzer/text.h"
 
+#include "core/civil_time.h"
+
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -23,15 +25,6 @@ bool Digits(std::string_view s, size_t* pos, int n, int* out) {
   return true;
 }
 
-// Days from 1970-01-01 to the civil date (proleptic Gregorian), H. Hinnant's algorithm.
-int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
 
 }  // namespace
 
@@ -127,27 +120,7 @@ std::optional<double> ParseIso8601(std::string_view s) {
 
 std::string FormatIso8601(double unix_seconds) {
   if (!std::isfinite(unix_seconds)) unix_seconds = 0;
-  int64_t ms = static_cast<int64_t>(std::llround(unix_seconds * 1000.0));
-  int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
-  int millis = static_cast<int>(ms - secs * 1000);
-  int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
-  int64_t rem = secs - days * 86400;
-  // civil_from_days (H. Hinnant).
-  int64_t z = days + 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int64_t y = static_cast<int64_t>(yoe) + era * 400;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
-  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
-  y += m <= 2;
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<long long>(y),
-                m, d, static_cast<int>(rem / 3600), static_cast<int>(rem / 60 % 60),
-                static_cast<int>(rem % 60), millis);
-  return buf;
+  return FormatRfc3339Millis(static_cast<int64_t>(std::llround(unix_seconds * 1000.0)));
 }
 
 std::optional<double> ParseXsDuration(std::string_view s) {

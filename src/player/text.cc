@@ -1,5 +1,7 @@
 #include "player/text.h"
 
+#include "core/civil_time.h"
+
 #include <openssl/rand.h>
 
 #include <chrono>
@@ -29,15 +31,6 @@ int DaysInMonth(int y, int m) {
   return m == 2 && IsLeap(y) ? 29 : kDays[m - 1];
 }
 
-// Days since 1970-01-01 (proleptic Gregorian), H. Hinnant's algorithm.
-int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
 
 bool IsAlnumDash(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
@@ -235,26 +228,7 @@ bool ParseRfc3339(std::string_view s, uint64_t* unix_nanos) {
 }
 
 std::string FormatRfc3339Millis(uint64_t unix_nanos) {
-  int64_t secs = static_cast<int64_t>(unix_nanos / 1'000'000'000ULL);
-  int millis = static_cast<int>(unix_nanos / 1'000'000ULL % 1000);
-  int64_t days = secs / 86400;
-  int64_t rem = secs % 86400;
-  // civil_from_days (H. Hinnant).
-  int64_t z = days + 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int64_t y = static_cast<int64_t>(yoe) + era * 400;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
-  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
-  y += m <= 2;
-  char buf[40];
-  std::snprintf(buf, sizeof(buf), "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<int>(y), m,
-                d, static_cast<int>(rem / 3600), static_cast<int>(rem / 60 % 60),
-                static_cast<int>(rem % 60), millis);
-  return buf;
+  return avtrace::FormatRfc3339Millis(static_cast<int64_t>(unix_nanos / 1'000'000ULL));
 }
 
 void AppendJsonString(std::string* out, std::string_view s) {
