@@ -122,6 +122,7 @@ Status Server::Impl::Start() {
     sd.store = store_;
     sd.projects = player_->projects.get();
     sd.run_query = [this](std::function<void()> work) { return RunQuery(std::move(work)); };
+    sd.events = player_->events.get();
     sessions_api_ = std::make_unique<SessionsApi>(std::move(sd));
   }
   api_server_ = std::make_unique<ingest::HttpServer>(ioc_, o, registry_, clock_);

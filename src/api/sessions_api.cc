@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <deque>
 #include <map>
+#include <optional>
 
 #include "api/query_params.h"
 #include "ingest/json_writer.h"
@@ -21,6 +23,10 @@ using ingest::Responder;
 
 constexpr std::string_view kMtraceList = "/api/stream-sessions";
 constexpr std::string_view kMtraceDetail = "/api/stream-sessions/";
+constexpr std::string_view kMtraceStream = "/api/stream-sessions/stream";
+constexpr size_t kBackfillMax = 1000;
+constexpr uint32_t kBackfillPage = 1000;
+constexpr int kBackfillMaxPages = 100;  // rows scanned at most: 100k (events of every project)
 constexpr std::string_view kOwnList = "/api/v1/sessions";
 constexpr std::string_view kOwnDetail = "/api/v1/sessions/";
 
@@ -334,6 +340,19 @@ void SessionsApi::RegisterRoutes(ingest::Router* router) {
   };
   router->Exact("OPTIONS", std::string(kMtraceList), preflight);
   router->Prefix("OPTIONS", std::string(kMtraceDetail), preflight);
+  if (deps_.events) {
+    router->Exact("GET", std::string(kMtraceStream),
+                  [this](HttpRequest q, Responder r) { Stream(std::move(q), std::move(r)); });
+    router->Exact("OPTIONS", std::string(kMtraceStream), [this](HttpRequest q, Responder r) {
+      bool refused = false;
+      HttpResponse resp;
+      resp.status = 204;
+      for (auto& [k, v] :
+           deps_.projects->Preflight(player::CorsGroup::kSse, q.headers.Get("Origin"), &refused))
+        resp.headers.Set(k, std::move(v));
+      r.Send(std::move(resp));
+    });
+  }
   router->Exact("GET", std::string(kOwnList),
                 [this](HttpRequest q, Responder r) { List(std::move(q), std::move(r), false); });
   router->Prefix("GET", std::string(kOwnDetail),
@@ -492,6 +511,78 @@ void SessionsApi::Detail(HttpRequest req, Responder r, bool mtrace) {
     w.EndObject();
     return HttpResponse::Json(200, std::move(body));
   });
+}
+
+void SessionsApi::Stream(HttpRequest req, Responder r) {
+  std::string origin(req.headers.Get("Origin"));
+  std::string token(req.headers.Get("X-MTrace-Token"));
+  bool present = false;
+  if (token.empty()) token = Arg(req.query, "access_token", &present);
+  const player::Project* p = deps_.projects->ResolveToken(token);
+  if (!p) return r.Send(WithCors(HttpResponse::Json(401, "{}"), origin));
+  std::string last(req.headers.Get("Last-Event-ID"));
+  if (last.empty()) last = Arg(req.query, "last_event_id", &present);
+  std::optional<uint64_t> after;
+  if (uint64_t n = 0; !last.empty() && ToU64(last, &n)) after = n;
+  if (deps_.events->full()) {
+    HttpResponse busy = ErrorBody(503, "unavailable");
+    busy.headers.Set("Retry-After", "1");
+    return r.Send(WithCors(std::move(busy), origin));
+  }
+  HttpResponse resp;
+  resp.status = 200;
+  resp.headers.Set("Content-Type", "text/event-stream; charset=utf-8");
+  resp.headers.Set("Cache-Control", "no-store");
+  resp.headers.Set("X-Accel-Buffering", "no");
+  resp = WithCors(std::move(resp), origin);
+  resp.stream = [this, project = p->id, after](std::shared_ptr<ingest::StreamWriter> w) {
+    const uint64_t id = deps_.events->Subscribe(project, w, after.has_value());
+    if (id == 0) return w->Close();
+    if (!after) return;
+    auto backfill = [this, project, from = *after, w, id] {
+      // The project's newest kBackfillMax events after `from`, scanning at most
+      // kBackfillMaxPages pages of all projects' events.
+      std::deque<std::string> frames;
+      std::deque<uint64_t> seqs;
+      uint64_t cursor = from, last_sent = from;
+      bool truncated = false, more = true;
+      for (int page = 0; more && page < kBackfillMaxPages; ++page) {
+        auto got = deps_.store->EventsAfter(cursor, kBackfillPage);
+        if (!got.ok()) break;
+        for (const otlp::PlaybackEvent& e : got->events.playback_events) {
+          cursor = e.ingest_sequence;
+          if (e.project_id != project) continue;
+          frames.push_back(ingest::SessionEvents::Frame(e));
+          seqs.push_back(e.ingest_sequence);
+          if (frames.size() > kBackfillMax) {
+            frames.pop_front();
+            seqs.pop_front();
+            truncated = true;
+          }
+        }
+        more = got->more;
+      }
+      std::string out;
+      if (more) {
+        truncated = true;  // gave up scanning: continue from what is live
+        frames.clear();
+        seqs.clear();
+        last_sent = cursor;
+      }
+      if (truncated) {
+        const uint64_t oldest = seqs.empty() ? cursor + 1 : seqs.front();
+        out += "event: backfill_truncated\ndata: {\"oldest_ingest_sequence\":" +
+               std::to_string(oldest) + "}\n\n";
+      }
+      for (auto& f : frames) out += f;
+      if (!seqs.empty()) last_sent = seqs.back();
+      // Live frames buffered meanwhile are flushed after this one (same strand, in order).
+      if (!out.empty()) w->Write(std::move(out));
+      deps_.events->FinishBackfill(id, last_sent);
+    };
+    if (!deps_.run_query || !deps_.run_query(backfill)) backfill();
+  };
+  r.Send(std::move(resp));
 }
 
 }  // namespace avtrace::api

@@ -6,7 +6,17 @@
 //                                   -> {"sessions":[...], "next_cursor"?}
 //   GET /api/stream-sessions/{id}   ?events_limit (1..1000, default 100), ?events_cursor
 //                                   -> {"session":{...}, "events":[...], "next_cursor"?}; 404
-//   OPTIONS on both                 CORS preflight (dashboard group, always 204)
+//   GET /api/stream-sessions/stream Server-Sent Events (ingest/session_events.h): one
+//                                   `event_appended` frame per committed event of the token's
+//                                   project, `id:` = ingest_sequence, ": heartbeat" comments
+//                                   every player.sse_heartbeat_ms. `Last-Event-ID: N` (or
+//                                   ?last_event_id=N) backfills the project's events after N (at
+//                                   most 1000, newest kept; a larger gap first sends
+//                                   `event: backfill_truncated` {"oldest_ingest_sequence"}). The
+//                                   token may also come as ?access_token= (EventSource cannot
+//                                   set headers). 503 beyond the subscriber limit; a client whose
+//                                   queue (64 frames) overflows is disconnected.
+//   OPTIONS on all                  CORS preflight (dashboard group, always 204)
 // Errors: 400 {"error":"limit_invalid"} / {"error":"events_limit_invalid"} /
 // {"error":"cursor_invalid_legacy","reason":...} / {"error":"cursor_invalid_malformed"};
 // 404 {"error":"session_not_found"}. Sorts: sessions started_at desc, session_id asc; events
@@ -27,6 +37,7 @@
 
 #include "ingest/http_types.h"
 #include "ingest/router.h"
+#include "ingest/session_events.h"
 #include "player/projects.h"
 #include "store/store.h"
 
@@ -37,6 +48,8 @@ struct SessionsApiDeps {
   const player::ProjectRegistry* projects = nullptr;
   // Runs `work` on the query pool; false when the pool is full (answer 503).
   std::function<bool(std::function<void()> work)> run_query;
+  // SSE fan-out; null: no /api/stream-sessions/stream route.
+  ingest::SessionEvents* events = nullptr;
 };
 
 class SessionsApi {
@@ -47,6 +60,7 @@ class SessionsApi {
  private:
   void List(ingest::HttpRequest req, ingest::Responder r, bool mtrace);
   void Detail(ingest::HttpRequest req, ingest::Responder r, bool mtrace);
+  void Stream(ingest::HttpRequest req, ingest::Responder r);
   void Run(const ingest::Responder& r, std::string origin, std::function<ingest::HttpResponse()> work);
   ingest::HttpResponse WithCors(ingest::HttpResponse r, std::string_view origin) const;
 

@@ -10,7 +10,9 @@
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/asio/write.hpp>
 #include <condition_variable>
+#include <deque>
 #include <future>
 #include <map>
 #include <mutex>
@@ -36,6 +38,7 @@ std::string BoundEndpoint::ToString() const {
 namespace {
 
 class Session;
+class SessionStream;
 
 // How long a connection closed with unread request bytes keeps draining them, so the client
 // reads our answer instead of a reset.
@@ -75,6 +78,8 @@ class ServerState {
   void ReleaseInflight();
   // Posts an answer to the session's strand unless the server has stopped.
   void PostAnswer(const std::weak_ptr<Session>& session, HttpResponse response);
+  // Posts `fn` to the session's strand; false when the server has stopped or the session is gone.
+  bool Post(const std::weak_ptr<Session>& session, std::function<void(Session&)> fn);
   void RecordRequest(int status, uint64_t latency_nanos);
   void CountConnection(bool accepted) {
     (accepted ? connections_total_ : connections_rejected_)->Increment();
@@ -124,6 +129,22 @@ class Session : public std::enable_shared_from_this<Session> {
   // current answer (Write sees stopping() and sends Connection: close).
   void OnServerStopping() {
     if (phase_ == Phase::kIdle) CloseNow();
+    if (phase_ == Phase::kStreaming) EndStream();
+  }
+  ~Session();
+
+  // Streamed responses (StreamWriter): `counted` chunks count against the writer's bound.
+  void StreamEnqueue(std::string bytes, bool counted) {
+    if (phase_ != Phase::kStreaming || ending_) return;
+    out_.emplace_back(std::move(bytes), counted);
+    if (!writing_) WriteNextChunk();
+  }
+  // The terminating chunk, then close.
+  void EndStream() {
+    if (phase_ != Phase::kStreaming || ending_) return;
+    out_.emplace_back("0\r\n\r\n", false);
+    ending_ = true;
+    if (!writing_) WriteNextChunk();
   }
   void ForceClose() { CloseNow(); }
   void Answer(HttpResponse response) {
@@ -133,7 +154,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
  private:
-  enum class Phase { kIdle, kReading, kHandling, kWriting, kLingering, kClosed };
+  enum class Phase { kIdle, kReading, kHandling, kWriting, kStreaming, kLingering, kClosed };
 
   const HttpServerOptions& opts() const { return state_->options(); }
 
@@ -298,7 +319,20 @@ class Session : public std::enable_shared_from_this<Session> {
     Write(std::move(response));
   }
 
+  void StartStream(HttpResponse r);
+  void WriteNextChunk();
+  void WatchForClientClose() {
+    drain_.resize(4096);
+    stream_.socket().async_read_some(asio::buffer(drain_),
+                                     [self = shared_from_this()](const error_code& ec, size_t) {
+                                       if (self->phase_ != Phase::kStreaming) return;
+                                       if (ec) return self->CloseNow();
+                                       self->WatchForClientClose();  // ignore what it sends
+                                     });
+  }
+
   void Write(HttpResponse r) {
+    if (r.stream) return StartStream(std::move(r));
     phase_ = Phase::kWriting;
     if (state_->stopping()) keep_alive_ = false;
     response_.emplace();
@@ -349,7 +383,8 @@ class Session : public std::enable_shared_from_this<Session> {
                             });
   }
 
-  void CloseNow() {
+  void CloseNow();
+  void CloseNowImpl() {
     if (phase_ == Phase::kClosed) return;
     phase_ = Phase::kClosed;
     ReleaseInflight();
@@ -381,7 +416,141 @@ class Session : public std::enable_shared_from_this<Session> {
   bool linger_ = false;
   bool holds_inflight_ = false;
   uint64_t started_nanos_ = 0;
+  // Streaming state.
+  std::shared_ptr<SessionStream> writer_;
+  std::deque<std::pair<std::string, bool>> out_;
+  bool writing_ = false;
+  bool ending_ = false;
 };
+
+std::string ChunkFrame(std::string_view data) {
+  static const char* d = "0123456789abcdef";
+  std::string size;
+  for (size_t n = data.size(); n; n >>= 4) size.insert(size.begin(), d[n & 15]);
+  std::string out;
+  out.reserve(size.size() + data.size() + 4);
+  out += size;
+  out += "\r\n";
+  out += data;
+  out += "\r\n";
+  return out;
+}
+
+class SessionStream final : public StreamWriter {
+ public:
+  SessionStream(std::weak_ptr<Session> session, std::shared_ptr<ServerState> state,
+                size_t max_pending)
+      : session_(std::move(session)), state_(std::move(state)), max_pending_(max_pending) {}
+
+  bool Write(std::string chunk) override {
+    if (closed_.load() || chunk.empty()) return !closed_.load();
+    if (pending_.fetch_add(1) >= max_pending_) {
+      pending_.fetch_sub(1);
+      return false;
+    }
+    std::string framed = ChunkFrame(chunk);
+    if (!state_->Post(session_, [f = std::move(framed)](Session& s) mutable {
+          s.StreamEnqueue(std::move(f), true);
+        })) {
+      pending_.fetch_sub(1);
+      return false;
+    }
+    return true;
+  }
+  void Close() override {
+    state_->Post(session_, [](Session& s) { s.EndStream(); });
+  }
+  bool closed() const override { return closed_.load(); }
+  void OnClose(std::function<void()> callback) override {
+    {
+      std::lock_guard lock(mu_);
+      if (!closed_.load()) {
+        on_close_ = std::move(callback);
+        return;
+      }
+    }
+    if (callback) callback();
+  }
+  void MarkClosed() {
+    std::function<void()> cb;
+    {
+      std::lock_guard lock(mu_);
+      if (closed_.exchange(true)) return;
+      cb = std::move(on_close_);
+    }
+    if (cb) cb();
+  }
+  void Written() { pending_.fetch_sub(1); }
+
+ private:
+  std::weak_ptr<Session> session_;
+  std::shared_ptr<ServerState> state_;
+  const size_t max_pending_;
+  std::atomic<size_t> pending_{0};
+  std::atomic<bool> closed_{false};
+  std::mutex mu_;
+  std::function<void()> on_close_;  // guarded by mu_
+};
+
+Session::~Session() {
+  if (writer_) writer_->MarkClosed();
+}
+
+void Session::CloseNow() {
+  const bool was_open = phase_ != Phase::kClosed;
+  auto self = shared_from_this();
+  CloseNowImpl();
+  if (was_open && writer_) writer_->MarkClosed();
+}
+
+void Session::StartStream(HttpResponse r) {
+  phase_ = Phase::kStreaming;
+  keep_alive_ = false;
+  const auto status = static_cast<unsigned>(r.status);
+  std::string head = "HTTP/1.1 " + std::to_string(status) + " " +
+                     std::string(http::obsolete_reason(http::int_to_status(status))) + "\r\n";
+  bool has_server = false;
+  for (const auto& [name, value] : r.headers.fields()) {
+    if (EqualsIgnoreCase(name, "Content-Length") || EqualsIgnoreCase(name, "Transfer-Encoding") ||
+        EqualsIgnoreCase(name, "Connection")) {
+      continue;
+    }
+    has_server = has_server || EqualsIgnoreCase(name, "Server");
+    head += name + ": " + value + "\r\n";
+  }
+  if (!has_server) head += "Server: avtrace\r\n";
+  head += "Connection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n";
+  state_->RecordRequest(r.status, state_->clock()->MonotonicNanos() - started_nanos_);
+  stream_.expires_never();
+  writer_ = std::make_shared<SessionStream>(weak_from_this(), state_, r.stream_max_pending);
+  StreamEnqueue(std::move(head), false);
+  WatchForClientClose();
+  try {
+    r.stream(writer_);
+  } catch (const std::exception& e) {
+    log::Warn("stream handler failed", {{"server", opts().name}, {"error", e.what()}});
+    EndStream();
+  }
+  if (state_->stopping()) EndStream();
+}
+
+void Session::WriteNextChunk() {
+  if (phase_ != Phase::kStreaming) return;
+  if (out_.empty()) {
+    writing_ = false;
+    if (ending_) CloseNow();
+    return;
+  }
+  writing_ = true;
+  asio::async_write(stream_.socket(), asio::buffer(out_.front().first),
+                    [self = shared_from_this()](const error_code& ec, size_t) {
+                      if (self->phase_ != Phase::kStreaming) return;
+                      if (self->out_.front().second) self->writer_->Written();
+                      self->out_.pop_front();
+                      if (ec) return self->CloseNow();
+                      self->WriteNextChunk();
+                    });
+}
 
 ServerState::ServerState(HttpServerOptions options, metrics::Registry* registry, const Clock* clock)
     : opts_(std::move(options)), clock_(clock) {
@@ -477,6 +646,15 @@ void ServerState::PostAnswer(const std::weak_ptr<Session>& weak, HttpResponse re
   if (!session) return;
   asio::post(session->executor(),
              [session, r = std::move(response)]() mutable { session->Answer(std::move(r)); });
+}
+
+bool ServerState::Post(const std::weak_ptr<Session>& weak, std::function<void(Session&)> fn) {
+  std::lock_guard lock(mu_);
+  if (!alive_) return false;
+  std::shared_ptr<Session> session = weak.lock();
+  if (!session) return false;
+  asio::post(session->executor(), [session, fn = std::move(fn)] { fn(*session); });
+  return true;
 }
 
 void ServerState::RecordRequest(int status, uint64_t latency_nanos) {

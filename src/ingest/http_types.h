@@ -54,10 +54,31 @@ struct HttpRequest {
   uint64_t received_mono_nanos = 0;  // Clock::MonotonicNanos() when the headers were read
 };
 
+// The writing end of a streamed response (Server-Sent Events). Thread-safe handle; chunks are
+// written in order on the connection's strand. The stream ends when the client closes, the server
+// stops, or Close() is called; then Write returns false and the OnClose callback runs (once, on
+// an io thread, or at once inside OnClose if already closed).
+class StreamWriter {
+ public:
+  virtual ~StreamWriter() = default;
+  // Queues `chunk`; false (chunk dropped) when the stream has ended or more than the response's
+  // stream_max_pending chunks are still waiting to be written (a slow client).
+  virtual bool Write(std::string chunk) = 0;
+  // Ends the stream and closes the connection (asynchronously).
+  virtual void Close() = 0;
+  virtual bool closed() const = 0;
+  virtual void OnClose(std::function<void()> callback) = 0;
+};
+
 struct HttpResponse {
   int status = 200;
   HttpHeaders headers;
   std::string body;
+  // Set: a streamed response. The server sends status and headers with chunked transfer
+  // encoding (body ignored), then calls `stream` once, on the connection's strand, with the
+  // writer. The connection stays open until the stream ends; it is never reused.
+  std::function<void(std::shared_ptr<StreamWriter>)> stream;
+  size_t stream_max_pending = 64;
 
   static HttpResponse WithBody(int status, std::string content_type, std::string body);
   static HttpResponse Json(int status, std::string body) {

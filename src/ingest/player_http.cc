@@ -166,6 +166,13 @@ Result<std::unique_ptr<PlayerRuntime>> PlayerRuntime::Create(const Config& confi
       rt->sessionizer.get(), rt->metrics.get(),
       config.player.session.sweep_interval_ms * 1'000'000ull);
   rt->sse_heartbeat_ms = config.player.sse_heartbeat_ms;
+  SessionEventsOptions eo;
+  eo.heartbeat_ms = config.player.sse_heartbeat_ms;
+  rt->events = std::make_unique<SessionEvents>(eo, registry);
+  rt->hook->SetCommittedListener(
+      [events = rt->events.get()](std::span<otlp::Batch* const> batches) {
+        events->Publish(batches);
+      });
   return rt;
 }
 

@@ -36,6 +36,7 @@
 #include "core/status.h"
 #include "ingest/http_types.h"
 #include "ingest/router.h"
+#include "ingest/session_events.h"
 #include "pipeline/pipeline.h"
 #include "player/beacon.h"
 #include "player/player_metrics.h"
@@ -86,6 +87,8 @@ struct PlayerRuntime {
   std::unique_ptr<player::RateLimiter> limiter;
   std::unique_ptr<player::BeaconDecoder> decoder;
   std::unique_ptr<player::Sessionizer> sessionizer;
+  // SSE fan-out of committed events (fed by `hook`, declared before it so it outlives it).
+  std::unique_ptr<SessionEvents> events;
   std::unique_ptr<PlayerCommitHook> hook;
   uint64_t sse_heartbeat_ms = 15'000;
 };

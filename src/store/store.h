@@ -209,7 +209,8 @@ class Store {
   virtual Status Append(std::span<const otlp::Batch* const> batches) = 0;
   // Writer thread only. Appends every batch (spans, points, logs, playback events) and upserts
   // every session in ONE transaction; durable on OK. Playback events get their ingest_sequence
-  // here; an event whose session is neither given nor stored gets a minimal session row.
+  // here (also written back into the batches' events, which must therefore not be const
+  // objects); an event whose session is neither given nor stored gets a minimal session row.
   // The default handles stores without player support (no events, no sessions).
   virtual Status AppendWithSessions(std::span<const otlp::Batch* const> batches,
                                     std::span<const player::SessionState> sessions) {

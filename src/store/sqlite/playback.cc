@@ -352,6 +352,9 @@ Status SqliteStore::AppendPlaybackLocked(std::span<const otlp::Batch* const> bat
       id_or_null(14, e.span_id.data(), e.span_id.size());
       id_or_null(15, e.parent_span_id.data(), e.parent_span_id.size());
       RETURN_IF_ERROR(ins.Run());
+      // The caller's batches are mutable (the pipeline owns them); the assigned sequence is
+      // handed back so the commit hook can publish the events (SSE). Stale after a rollback.
+      const_cast<otlp::PlaybackEvent&>(e).ingest_sequence = next_ingest_sequence_;
       ++next_ingest_sequence_;
     }
     *n_events += b->playback_events.size();
