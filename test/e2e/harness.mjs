@@ -20,6 +20,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { after, before } from 'node:test';
 
 import {
   REPO,
@@ -404,4 +405,37 @@ export function wireEvent(over = {}) {
     sdk: { name: '@avtrace/e2e', version: '0.0.1' },
     ...over,
   };
+}
+
+// Registers before/after hooks that start the media server (pages, SDK bundle, streams), avtrace
+// configured for the media origin, and Chromium, and tear them down again; the temp dir is kept
+// when anything failed (set `lab.failed = true` in a test). The returned object's fields are
+// filled in before the first test runs.
+export function useE2eLab() {
+  const lab = { root: null, media: null, server: null, client: null, browser: null, failed: false };
+  before(async () => {
+    try {
+      lab.root = makeE2eRoot();
+      lab.media = await startMediaServer(lab.root);
+      lab.server = await startServer({ root: lab.root, config: projectConfigYaml(lab.media.origin) });
+      lab.client = api(lab.server.http, E2E_TOKEN);
+      lab.browser = await launchBrowser();
+    } catch (err) {
+      lab.failed = true;  // keep the temp dir: the server log is there
+      throw err;
+    }
+  });
+  after(async () => {
+    await lab.browser?.close().catch(() => {});
+    await lab.media?.close().catch(() => {});
+    if (lab.server) {
+      const st = await lab.server.stop();
+      if (st.code !== 0) {
+        lab.failed = true;
+        console.error(`# avtrace exited ${JSON.stringify(st)}; log ${lab.server.logPath}`);
+      }
+    }
+    finishE2eRoot(lab.root, { failed: lab.failed });
+  });
+  return lab;
 }

@@ -6,7 +6,7 @@
 
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 
 import {
   E2E_PROJECT,
@@ -14,17 +14,12 @@ import {
   api,
   countNames,
   failureScreenshot,
-  finishE2eRoot,
-  launchBrowser,
-  makeE2eRoot,
   missingPrerequisites,
   named,
   openPage,
   pollUntil,
-  projectConfigYaml,
   startFfmpeg,
-  startMediaServer,
-  startServer,
+  useE2eLab,
   waitForSession,
   waitForStream,
 } from './harness.mjs';
@@ -32,38 +27,8 @@ import {
 const missing = missingPrerequisites();
 if (missing.length) throw new Error(`e2e prerequisites missing:\n  ${missing.join('\n  ')}`);
 
-let root;
-let media;
-let server;
-let browser;
-let client;
-let failed = false;
-
-before(async () => {
-  try {
-    root = makeE2eRoot();
-    media = await startMediaServer(root);
-    server = await startServer({ root, config: projectConfigYaml(media.origin) });
-    client = api(server.http, E2E_TOKEN);
-    browser = await launchBrowser();
-  } catch (err) {
-    failed = true;  // keep the temp dir: the server log is there
-    throw err;
-  }
-});
-
-after(async () => {
-  await browser?.close().catch(() => {});
-  await media?.close().catch(() => {});
-  if (server) {
-    const st = await server.stop();
-    if (st.code !== 0) {
-      failed = true;
-      console.error(`# avtrace exited ${JSON.stringify(st)}; log ${server.logPath}`);
-    }
-  }
-  finishE2eRoot(root, { failed });
-});
+// Media server, avtrace and Chromium for this file; fields are set before the first test.
+const lab = useE2eLab();
 
 const STREAMS = [
   { kind: 'hls_ts', player: 'hls', title: 'HLS MPEG-TS with hls.js' },
@@ -74,15 +39,15 @@ const STREAMS = [
 function pageUrl({ kind, player, manifest }) {
   const q = new URLSearchParams({
     player,
-    src: `${media.origin}/${kind}/${manifest}`,  // absolute: dashjs' CMCD code needs it
-    endpoint: `${server.http}/api/playback-events`,
+    src: `${lab.media.origin}/${kind}/${manifest}`,  // absolute: dashjs' CMCD code needs it
+    endpoint: `${lab.server.http}/api/playback-events`,
     project: E2E_PROJECT,
     token: E2E_TOKEN,
   });
   // dashjs only schedules a live stream when it autoplays itself (an early element play() leaves
   // it stuck after the first segments); hls.js pages call video.play() at once (play intent).
   if (player === 'dash') q.set('autoplay', '1');
-  return `${media.origin}/pages/player.html?${q}`;
+  return `${lab.media.origin}/pages/player.html?${q}`;
 }
 
 const finite = (v) => typeof v === 'number' && Number.isFinite(v);
@@ -90,28 +55,28 @@ const finite = (v) => typeof v === 'number' && Number.isFinite(v);
 describe('live playback through the SDK into avtrace', () => {
   for (const s of STREAMS) {
     test(s.title, { timeout: 90000 }, async () => {
-      const stream = startFfmpeg(s.kind, path.join(root, s.kind), { timeUrl: `${media.origin}/time` });
+      const stream = startFfmpeg(s.kind, path.join(lab.root, s.kind), { timeUrl: `${lab.media.origin}/time` });
       let pg;
       let step = 'stream start';
       try {
         await waitForStream(stream, { segments: 3 });
 
         step = 'page load';
-        pg = await openPage(browser, root, s.kind);
+        pg = await openPage(lab.browser, lab.root, s.kind);
         await pg.page.goto(pageUrl({ ...s, manifest: stream.manifest }));
         const sessionId = await pg.page.evaluate(() => window.__tracker.sessionId);
         assert.match(sessionId, /^[0-9a-f-]{36}$/);
 
         // 1. Startup: the session is listed, with a measured startup and loaded segments.
         step = 'startup';
-        let d = await waitForSession(client, sessionId, (x) =>
+        let d = await waitForSession(lab.client, sessionId, (x) =>
           named(x.events, 'startup_time_measured').length === 1
           && named(x.events, 'playback_started').length === 1
           && named(x.events, 'segment_loaded').length >= 2,
         { timeoutMs: 30000, what: `${s.kind}: startup events` });
 
         const listed = await pollUntil(async () =>
-          (await client.sessions()).find((x) => x.session_id === sessionId),
+          (await lab.client.sessions()).find((x) => x.session_id === sessionId),
         { timeoutMs: 5000, what: 'session in GET /api/stream-sessions' });
         assert.equal(listed.project_id, E2E_PROJECT);
         assert.equal(listed.state, 'active');
@@ -145,13 +110,13 @@ describe('live playback through the SDK into avtrace', () => {
         // 2. Rebuffer: hold every segment response until the SDK's rebuffer_started is stored.
         step = 'rebuffer';
         const before = named(d.events, 'rebuffer_started').length;
-        media.stallSegments();
-        d = await waitForSession(client, sessionId, (x) => named(x.events, 'rebuffer_started').length > before,
+        lab.media.stallSegments();
+        d = await waitForSession(lab.client, sessionId, (x) => named(x.events, 'rebuffer_started').length > before,
           { timeoutMs: 30000, what: `${s.kind}: rebuffer_started while segments are held` });
-        assert.ok(media.stats.held > 0, 'the stall held segment requests');
+        assert.ok(lab.media.stats.held > 0, 'the stall held segment requests');
         const stall = named(d.events, 'rebuffer_started').at(-1);
-        media.releaseSegments();
-        d = await waitForSession(client, sessionId, (x) =>
+        lab.media.releaseSegments();
+        d = await waitForSession(lab.client, sessionId, (x) =>
           named(x.events, 'rebuffer_ended').some((e) => e.meta?.rebuffer_count === stall.meta?.rebuffer_count),
         { timeoutMs: 30000, what: `${s.kind}: rebuffer_ended after the release` });
         const ended = named(d.events, 'rebuffer_ended').find((e) => e.meta.rebuffer_count === stall.meta.rebuffer_count);
@@ -166,7 +131,7 @@ describe('live playback through the SDK into avtrace', () => {
         step = 'close';
         await pg.close();
         pg = null;
-        d = await waitForSession(client, sessionId, (x) => x.session.state === 'ended',
+        d = await waitForSession(lab.client, sessionId, (x) => x.session.state === 'ended',
           { timeoutMs: 15000, what: `${s.kind}: session ended after page close` });
         assert.equal(d.session.end_source, 'client');
         assert.ok(d.session.ended_at, JSON.stringify(d.session));
@@ -174,22 +139,22 @@ describe('live playback through the SDK into avtrace', () => {
         assert.equal(end.length, 1, JSON.stringify(countNames(d.events)));
         assert.equal(end[0].meta.end_reason, 'pagehide');
         assert.ok(end[0].meta.rebuffer_count >= 1, JSON.stringify(end[0].meta));
-        const relisted = (await client.sessions()).find((x) => x.session_id === sessionId);
+        const relisted = (await lab.client.sessions()).find((x) => x.session_id === sessionId);
         assert.equal(relisted.state, 'ended');
         assert.equal(relisted.end_source, 'client');
       } catch (err) {
-        failed = true;
+        lab.failed = true;
         if (pg) {
-          await failureScreenshot(pg.page, root, s.kind);
+          await failureScreenshot(pg.page, lab.root, s.kind);
           const state = await pg.page.evaluate(() => window.__state?.()).catch(() => null);
           err.message += `\n  step: ${step}\n  page state: ${JSON.stringify(state)}\n  console: ${pg.logPath}`;
         } else {
           err.message += `\n  step: ${step}`;
         }
-        err.message += `\n  media: ${JSON.stringify({ ...media.stats, notFound: media.stats.notFound.slice(-5) })}\n  server log: ${server.logPath}`;
+        err.message += `\n  media: ${JSON.stringify({ ...lab.media.stats, notFound: lab.media.stats.notFound.slice(-5) })}\n  server log: ${lab.server.logPath}`;
         throw err;
       } finally {
-        media.releaseSegments();
+        lab.media.releaseSegments();
         await pg?.close().catch(() => {});
         await stream.stop();
       }

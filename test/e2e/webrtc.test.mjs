@@ -5,7 +5,7 @@
 // and the end of the session when the page goes away.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
 import {
   E2E_PROJECT,
@@ -13,53 +13,18 @@ import {
   api,
   countNames,
   failureScreenshot,
-  finishE2eRoot,
-  launchBrowser,
-  makeE2eRoot,
   missingPrerequisites,
   named,
   openPage,
-  projectConfigYaml,
-  startMediaServer,
-  startServer,
+  useE2eLab,
   waitForSession,
 } from './harness.mjs';
 
 const missing = missingPrerequisites();
 if (missing.length) throw new Error(`e2e prerequisites missing:\n  ${missing.join('\n  ')}`);
 
-let root;
-let media;
-let server;
-let browser;
-let client;
-let failed = false;
-
-before(async () => {
-  try {
-    root = makeE2eRoot();
-    media = await startMediaServer(root);  // serves the page and the SDK bundle
-    server = await startServer({ root, config: projectConfigYaml(media.origin) });
-    client = api(server.http, E2E_TOKEN);
-    browser = await launchBrowser();
-  } catch (err) {
-    failed = true;  // keep the temp dir: the server log is there
-    throw err;
-  }
-});
-
-after(async () => {
-  await browser?.close().catch(() => {});
-  await media?.close().catch(() => {});
-  if (server) {
-    const st = await server.stop();
-    if (st.code !== 0) {
-      failed = true;
-      console.error(`# avtrace exited ${JSON.stringify(st)}; log ${server.logPath}`);
-    }
-  }
-  finishE2eRoot(root, { failed });
-});
+// Media server, avtrace and Chromium for this file; fields are set before the first test.
+const lab = useE2eLab();
 
 const flowing = (e) => e.event_name === 'metrics_sampled'
   && e.meta?.['webrtc.connection_state'] === 'connected'
@@ -69,15 +34,15 @@ test('WebRTC loopback call: getStats samples reach avtrace', { timeout: 60000 },
   let pg;
   let step = 'page load';
   try {
-    pg = await openPage(browser, root, 'webrtc');
+    pg = await openPage(lab.browser, lab.root, 'webrtc');
     const q = new URLSearchParams({
-      endpoint: `${server.http}/api/playback-events`, project: E2E_PROJECT, token: E2E_TOKEN, interval: '1000',
+      endpoint: `${lab.server.http}/api/playback-events`, project: E2E_PROJECT, token: E2E_TOKEN, interval: '1000',
     });
-    await pg.page.goto(`${media.origin}/pages/webrtc.html?${q}`);
+    await pg.page.goto(`${lab.media.origin}/pages/webrtc.html?${q}`);
     const sessionId = await pg.page.evaluate(() => window.__tracker.sessionId);
 
     step = 'stats samples';
-    const d = await waitForSession(client, sessionId, (x) => x.events.filter(flowing).length >= 2,
+    const d = await waitForSession(lab.client, sessionId, (x) => x.events.filter(flowing).length >= 2,
       { timeoutMs: 30000, what: 'two metrics_sampled with media flowing' });
     const samples = named(d.events, 'metrics_sampled');
     for (const e of samples) {
@@ -115,18 +80,18 @@ test('WebRTC loopback call: getStats samples reach avtrace', { timeout: 60000 },
     step = 'close';
     await pg.close();
     pg = null;
-    const e = await waitForSession(client, sessionId, (x) => x.session.state === 'ended',
+    const e = await waitForSession(lab.client, sessionId, (x) => x.session.state === 'ended',
       { timeoutMs: 15000, what: 'session ended after page close' });
     assert.equal(e.session.end_source, 'client');
     assert.equal(named(e.events, 'session_ended').length, 1);
   } catch (err) {
-    failed = true;
+    lab.failed = true;
     if (pg) {
-      await failureScreenshot(pg.page, root, 'webrtc');
+      await failureScreenshot(pg.page, lab.root, 'webrtc');
       const state = await pg.page.evaluate(() => window.__state?.()).catch(() => null);
       err.message += `\n  page state: ${JSON.stringify(state)}\n  console: ${pg.logPath}`;
     }
-    err.message += `\n  step: ${step}\n  server log: ${server.logPath}`;
+    err.message += `\n  step: ${step}\n  server log: ${lab.server.logPath}`;
     throw err;
   } finally {
     await pg?.close().catch(() => {});
