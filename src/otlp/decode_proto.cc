@@ -229,21 +229,10 @@ class ProtoDecoder {
       : signal_(signal), b_(*batch), outcome_(*outcome) {}
 
   Status Run(std::string_view body) {
-    const size_t r0 = b_.resources.size(), s0 = b_.scopes.size(), sp0 = b_.spans.size(),
-                 m0 = b_.metrics.size(), p0 = b_.points.size(), l0 = b_.logs.size();
-    const int64_t rejected0 = outcome_.rejected;
-    const size_t message0 = outcome_.error_message.size();
+    const internal::DecodeMark mark(b_, outcome_);
     Reserve(body);
     if (DecodeRequest(body)) return Status::Ok();
-    // A failed request adds nothing: undo the items and partial-success notes of this call.
-    b_.resources.resize(r0);
-    b_.scopes.resize(s0);
-    b_.spans.resize(sp0);
-    b_.metrics.resize(m0);
-    b_.points.resize(p0);
-    b_.logs.resize(l0);
-    outcome_.rejected = rejected0;
-    outcome_.error_message.resize(message0);
+    mark.Restore(&b_, &outcome_);  // a failed request adds nothing
     return InvalidArgument(std::move(error_));
   }
 

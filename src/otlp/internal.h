@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "otlp/decode.h"
 #include "otlp/model.h"
 
 namespace avtrace::otlp::internal {
@@ -125,5 +126,35 @@ inline constexpr int64_t kMaxStatusCode = 2;
 inline constexpr int64_t kMaxTemporality = 2;
 inline constexpr int32_t kMinExpScale = -10;
 inline constexpr int32_t kMaxExpScale = 20;
+
+// What a batch and an outcome held before a decode call, so that a failed request can be undone
+// completely (both decoders: a failed request adds nothing).
+class DecodeMark {
+ public:
+  DecodeMark(const Batch& batch, const DecodeOutcome& outcome)
+      : resources_(batch.resources.size()),
+        scopes_(batch.scopes.size()),
+        spans_(batch.spans.size()),
+        metrics_(batch.metrics.size()),
+        points_(batch.points.size()),
+        logs_(batch.logs.size()),
+        rejected_(outcome.rejected),
+        message_(outcome.error_message.size()) {}
+  void Restore(Batch* batch, DecodeOutcome* outcome) const {
+    batch->resources.resize(resources_);
+    batch->scopes.resize(scopes_);
+    batch->spans.resize(spans_);
+    batch->metrics.resize(metrics_);
+    batch->points.resize(points_);
+    batch->logs.resize(logs_);
+    outcome->rejected = rejected_;
+    outcome->error_message.resize(message_);
+  }
+
+ private:
+  size_t resources_, scopes_, spans_, metrics_, points_, logs_;
+  int64_t rejected_;
+  size_t message_;
+};
 
 }  // namespace avtrace::otlp::internal
