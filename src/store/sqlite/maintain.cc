@@ -66,32 +66,26 @@ void SqliteStore::AttrTerms(std::string_view attrs, std::vector<int64_t>* out) c
   }
 }
 
-Result<const std::vector<int64_t>*> SqliteStore::ResourceTerms(int64_t id) {
-  auto it = resource_terms_.find(id);
-  if (it != resource_terms_.end()) return &it->second;
-  if (resource_terms_.size() > 100'000) resource_terms_.clear();
-  Stmt& s = ws_->resource_attrs;
-  s.BindInt(1, id);
-  ASSIGN_OR_RETURN(bool row, s.Step());
-  std::string attrs = row ? std::string(s.ColBlob(0)) : std::string();
-  s.Reset();
+Result<const std::vector<int64_t>*> SqliteStore::CachedTerms(
+    std::unordered_map<int64_t, std::vector<int64_t>>& cache, Stmt& attrs_by_id, int64_t id) {
+  auto it = cache.find(id);
+  if (it != cache.end()) return &it->second;
+  if (cache.size() > 100'000) cache.clear();
+  attrs_by_id.BindInt(1, id);
+  ASSIGN_OR_RETURN(bool row, attrs_by_id.Step());
+  std::string attrs = row ? std::string(attrs_by_id.ColBlob(0)) : std::string();
+  attrs_by_id.Reset();
   std::vector<int64_t> terms;
   AttrTerms(attrs, &terms);
-  return &resource_terms_.emplace(id, std::move(terms)).first->second;
+  return &cache.emplace(id, std::move(terms)).first->second;
+}
+
+Result<const std::vector<int64_t>*> SqliteStore::ResourceTerms(int64_t id) {
+  return CachedTerms(resource_terms_, ws_->resource_attrs, id);
 }
 
 Result<const std::vector<int64_t>*> SqliteStore::ScopeTerms(int64_t id) {
-  auto it = scope_terms_.find(id);
-  if (it != scope_terms_.end()) return &it->second;
-  if (scope_terms_.size() > 100'000) scope_terms_.clear();
-  Stmt& s = ws_->scope_attrs;
-  s.BindInt(1, id);
-  ASSIGN_OR_RETURN(bool row, s.Step());
-  std::string attrs = row ? std::string(s.ColBlob(0)) : std::string();
-  s.Reset();
-  std::vector<int64_t> terms;
-  AttrTerms(attrs, &terms);
-  return &scope_terms_.emplace(id, std::move(terms)).first->second;
+  return CachedTerms(scope_terms_, ws_->scope_attrs, id);
 }
 
 namespace {

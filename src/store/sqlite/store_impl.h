@@ -161,6 +161,9 @@ class SqliteStore final : public Store {
   // TermHashes of the indexed attributes of a resource / scope (cached: they never change).
   Result<const std::vector<int64_t>*> ResourceTerms(int64_t resource_id);
   Result<const std::vector<int64_t>*> ScopeTerms(int64_t scope_id);
+  // The search terms of a resource's or scope's attributes, read once by id and cached.
+  Result<const std::vector<int64_t>*> CachedTerms(
+      std::unordered_map<int64_t, std::vector<int64_t>>& cache, Stmt& attrs_by_id, int64_t id);
   // Appends the TermHash of every indexed attribute in `attrs` to `out`.
   void AttrTerms(std::string_view attrs, std::vector<int64_t>* out) const;
   bool IsIndexedKey(std::string_view key) const;
