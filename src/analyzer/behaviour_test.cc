@@ -96,7 +96,9 @@ const std::set<std::string> kCoveredElsewhere = {
     // live/live_monitor_test.cc (scripted reloads, fake clock, real ffmpeg live HLS)
     "live_playlist_stale", "live_media_sequence_regressed", "live_segment_changed",
     "live_segment_vanished", "live_segment_reappeared", "live_discontinuity_sequence_inconsistent",
-    "live_publish_time_regressed", "live_reload_failed", "live_stream_ended"};
+    "live_publish_time_regressed", "live_reload_failed", "live_stream_ended",
+    "live_segment_unavailable", "live_unexpected_discontinuity", "live_blocking_reload_unsatisfied",
+    "live_blocking_reload_slow"};
 
 TEST(Behaviour, EveryRuleHasACase) {
   std::set<std::string> seen;

@@ -311,7 +311,7 @@ int RunCheck(const CheckOptions& options, std::ostream& out, std::ostream& err) 
       live::LiveOptions lo;
       lo.duration_seconds = options.live_duration_seconds;
       live::LiveMonitor monitor(
-          lo, [&](const std::string& u) { return fetcher.Fetch(u, fetch::FetchKind::kManifest); },
+          lo, [&](const std::string& u, fetch::FetchKind kind) { return live::FetchForLive(fetcher, u, kind); },
           clock, [](double s) { std::this_thread::sleep_for(std::chrono::duration<double>(s)); });
       reports.push_back(monitor.Run(live_url));
     }

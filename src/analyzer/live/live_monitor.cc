@@ -6,6 +6,7 @@
 #include "analyzer/dash/mpd.h"
 #include "analyzer/hls/playlist.h"
 #include "analyzer/text.h"
+#include "analyzer/url.h"
 
 namespace avtrace::analyzer::live {
 
@@ -75,7 +76,88 @@ void LiveTracker::Track(const std::map<uint64_t, Seen>& current, uint64_t window
   started_ = true;
 }
 
-double LiveTracker::ObserveHls(std::string_view body, double now) {
+std::string LiveTracker::NextUrl() const {
+  if (!can_block_ || done_) return url_;
+  // §6.2.5.1: Delivery Directives go after the URL's own query, _HLS_msn before _HLS_part.
+  std::string u = url_ + (url_.find('?') == std::string::npos ? "?" : "&") + "_HLS_msn=" +
+                  std::to_string(next_msn_);
+  if (next_has_part_) u += "&_HLS_part=" + std::to_string(next_part_);
+  return u;
+}
+
+void LiveTracker::CheckBlockingAnswer(const hls::MediaPlaylist& m, double fetch_seconds) {
+  if (!pending_block_) return;
+  const auto [msn, part] = *pending_block_;
+  pending_block_.reset();
+  const int64_t last = m.LastMsn();
+  // Satisfied by the complete segment `msn` (or any later one), or by enough parts of it.
+  bool satisfied = last >= static_cast<int64_t>(msn) ||
+                   (part && last + 1 == static_cast<int64_t>(msn) && m.trailing_parts.size() > *part);
+  std::string asked = "_HLS_msn=" + std::to_string(msn) +
+                      (part ? "&_HLS_part=" + std::to_string(*part) : std::string());
+  if (!satisfied)
+    findings_.Add(RuleId::kLiveBlockingReloadUnsatisfied, 0,
+                  "The blocking reload " + asked + " was answered with a playlist whose last " +
+                      "segment is " + std::to_string(last) + " (" +
+                      std::to_string(m.trailing_parts.size()) + " parts of the next).",
+                  url_);
+  if (target_duration_ > 0 && fetch_seconds > 3 * target_duration_)
+    findings_.Add(RuleId::kLiveBlockingReloadSlow, 0,
+                  "The blocking reload " + asked + " took " +
+                      FormatNumber(std::round(fetch_seconds * 1000) / 1000) + " s (limit " +
+                      FormatNumber(3 * target_duration_) + " s).",
+                  url_);
+}
+
+void LiveTracker::PlanBlockingReload(const hls::MediaPlaylist& m) {
+  can_block_ = m.server_control.can_block_reload && m.live();
+  if (!can_block_) return;
+  // Ask for the next part when the playlist has parts, else for the next segment.
+  next_msn_ = static_cast<uint64_t>(m.LastMsn() + 1);
+  next_has_part_ = m.part_target.has_value();
+  next_part_ = m.trailing_parts.size();
+  pending_block_.emplace(next_msn_, next_has_part_ ? std::optional<uint64_t>(next_part_)
+                                                   : std::nullopt);
+}
+
+void LiveTracker::CheckDiscontinuities(const hls::MediaPlaylist& m, uint64_t first_new_msn) {
+  // Dates of the segments (last explicit PROGRAM-DATE-TIME plus the durations after it).
+  std::optional<double> date;
+  const double tolerance = std::max(target_duration_, 1.0);
+  for (const auto& s : m.segments) {
+    if (s.program_date_time) date = *s.program_date_time;
+    if (s.sequence >= first_new_msn && s.discontinuity) {
+      bool announced = false;
+      for (const auto& d : m.dateranges) {
+        if (date && d.start) announced = std::fabs(*d.start - *date) <= tolerance;
+        else announced = d.scte35_out || d.scte35_in || d.scte35_cmd;  // no dates to compare
+        if (announced) break;
+      }
+      if (!announced)
+        findings_.Add(RuleId::kLiveUnexpectedDiscontinuity, s.line,
+                      "New segment " + std::to_string(s.sequence) + " (" + s.uri +
+                          ") starts a discontinuity that no EXT-X-DATERANGE announces.",
+                      url_);
+    }
+    if (date) *date += s.duration;
+  }
+}
+
+void LiveTracker::ObserveSegment(const std::string& url, const Status& status) {
+  if (status.ok()) return;
+  ++segment_failures_;
+  findings_.Add(RuleId::kLiveSegmentUnavailable, 0,
+                "The newest segment " + url + " could not be fetched: " + status.message(), url_);
+}
+
+void LiveTracker::AddLatency(double seconds) {
+  last_latency_ = seconds;
+  if (latencies_.size() >= kMaxTracked)
+    latencies_.erase(latencies_.begin(), latencies_.begin() + static_cast<long>(kMaxTracked / 2));
+  latencies_.push_back(seconds);
+}
+
+double LiveTracker::ObserveHls(std::string_view body, double now, double fetch_seconds) {
   Findings ignored;
   hls::Playlist p = hls::Parse(body, &ignored);
   if (p.kind != hls::PlaylistKind::kMedia) {
@@ -84,7 +166,9 @@ double LiveTracker::ObserveHls(std::string_view body, double now) {
   }
   const hls::MediaPlaylist& m = p.media;
   double td = m.target_duration ? static_cast<double>(*m.target_duration) : 6;
+  target_duration_ = td;
   stale_after_ = 1.5 * td;
+  CheckBlockingAnswer(m, fetch_seconds);
   if (last_msn_ && m.media_sequence < *last_msn_)
     findings_.Add(RuleId::kLiveMediaSequenceRegressed, 0,
                   "EXT-X-MEDIA-SEQUENCE went from " + std::to_string(*last_msn_) + " to " +
@@ -93,9 +177,14 @@ double LiveTracker::ObserveHls(std::string_view body, double now) {
   last_msn_ = m.media_sequence;
   std::map<uint64_t, Seen> current;
   for (const auto& s : m.segments)
-    current[s.sequence] = Seen{s.uri, s.duration, s.discontinuity_sequence};
+    current[s.sequence] = Seen{s.uri, s.duration, s.discontinuity_sequence, s.discontinuity};
   uint64_t before = new_segments_;
+  std::optional<uint64_t> newest_before;
+  if (!present_.empty()) newest_before = present_.rbegin()->first;
   Track(current, m.media_sequence, now, "MSN");
+  if (newest_before && new_segments_ > before) CheckDiscontinuities(m, *newest_before + 1);
+  if (!m.segments.empty() && (!newest_before || m.segments.back().sequence > *newest_before))
+    new_segment_url_ = ResolveUrl(url_, m.segments.back().uri);
   // Latency: the wall clock minus the end of the newest segment, dated by the last explicit
   // PROGRAM-DATE-TIME plus the durations after it.
   std::optional<double> end;
@@ -103,7 +192,7 @@ double LiveTracker::ObserveHls(std::string_view body, double now) {
     if (s.program_date_time) end = *s.program_date_time;
     if (end) *end += s.duration;
   }
-  if (end) latencies_.push_back(now - *end);
+  if (end) AddLatency(now - *end);
   if (!m.live()) {
     findings_.Add(RuleId::kLiveStreamEnded, 0, "The playlist ended (EXT-X-ENDLIST).", url_);
     done_ = true;
@@ -112,6 +201,9 @@ double LiveTracker::ObserveHls(std::string_view body, double now) {
   // LL-HLS clients reload at the part target.
   double next = new_segments_ > before ? td : td / 2;
   if (m.part_target) next = std::min(next, *m.part_target);
+  // A blocking reload is held by the server until the next part exists: ask again at once.
+  PlanBlockingReload(m);
+  if (can_block_) next = 0;
   return next;
 }
 
@@ -155,10 +247,15 @@ double LiveTracker::ObserveDash(std::string_view body, double now) {
     if (max_d > 0) seg_seconds = max_d;
     // Without a timeline the segment list is computed from the clock and cannot go stale.
     stale_after_ = si.has_timeline || !si.list_media.empty() ? std::max(mup, 1.5 * seg_seconds) : 0;
-    if (!current.empty())
+    std::optional<uint64_t> newest_before;
+    if (!present_.empty()) newest_before = present_.rbegin()->first;
+    if (!current.empty()) {
       Track(current, current.begin()->first, now, si.has_timeline ? "t=" : "number");
+      if (!newest_before || current.rbegin()->first > *newest_before)
+        new_segment_url_ = current.rbegin()->second.uri;
+    }
     if (!segs.empty() && mpd.availability_start_time)
-      latencies_.push_back(now - (*mpd.availability_start_time + period->computed_start +
+      AddLatency(now - (*mpd.availability_start_time + period->computed_start +
                                   segs.back().start +
                                   static_cast<double>(segs.back().duration) /
                                       static_cast<double>(std::max<uint64_t>(si.timescale, 1))));
@@ -166,12 +263,14 @@ double LiveTracker::ObserveDash(std::string_view body, double now) {
   return mup > 0 ? mup : seg_seconds;
 }
 
-double LiveTracker::Observe(std::string_view body, double now_unix) {
+double LiveTracker::Observe(std::string_view body, double now_unix, double fetch_seconds) {
   if (reloads_ == 0) first_time_ = now_unix;
   ++reloads_;
+  consecutive_failures_ = 0;
+  new_segment_url_.clear();
   if (format_.empty()) format_ = hls::LooksLikeHls(body) ? "hls" : dash::LooksLikeMpd(body) ? "dash" : "none";
   double next = 0;
-  if (format_ == "hls") next = ObserveHls(body, now_unix);
+  if (format_ == "hls") next = ObserveHls(body, now_unix, fetch_seconds);
   else if (format_ == "dash") next = ObserveDash(body, now_unix);
   else done_ = true;
   CheckStale(now_unix);
@@ -182,9 +281,29 @@ double LiveTracker::ObserveFailure(const Status& status, double now_unix) {
   if (reloads_ == 0) first_time_ = now_unix;
   ++reloads_;
   ++failures_;
+  ++consecutive_failures_;
+  new_segment_url_.clear();
   findings_.Add(RuleId::kLiveReloadFailed, 0, status.message(), url_);
   CheckStale(now_unix);
   return stale_after_ > 0 ? stale_after_ / 3 : 1;
+}
+
+LiveSnapshot LiveTracker::Snapshot(double now_unix) const {
+  LiveSnapshot s;
+  s.format = format_;
+  s.reloads = reloads_;
+  s.failures = failures_;
+  s.new_segments = new_segments_;
+  s.segment_failures = segment_failures_;
+  s.consecutive_failures = consecutive_failures_;
+  if (format_ == "hls") s.media_sequence = last_msn_;
+  s.latency_seconds = last_latency_;
+  if (started_) s.seconds_since_new_segment = std::max(0.0, now_unix - last_new_time_);
+  s.stale_after_seconds = stale_after_;
+  s.stale = started_ && !done_ && stale_after_ > 0 && s.seconds_since_new_segment > stale_after_;
+  s.blocking_reloads = can_block_;
+  s.ended = done_;
+  return s;
 }
 
 Report LiveTracker::Finish(double now_unix) {
@@ -210,15 +329,25 @@ Report LiveTracker::Finish(double now_unix) {
   return r;
 }
 
+Result<fetch::FetchResponse> FetchForLive(fetch::Fetcher& fetcher, const std::string& url,
+                                          fetch::FetchKind kind) {
+  return fetcher.Fetch(url, kind, kind == fetch::FetchKind::kSegment ? "0-1023" : "");
+}
+
 Report LiveMonitor::Run(const std::string& url) {
   LiveTracker tracker(url);
   const uint64_t start = clock_.MonotonicNanos();
   auto elapsed = [&] { return static_cast<double>(clock_.MonotonicNanos() - start) / 1e9; };
   auto wall = [&] { return static_cast<double>(clock_.NowUnixNanos()) / 1e9; };
   while (true) {
-    auto resp = fetch_(url);
-    double delay = resp.ok() ? tracker.Observe(resp->body, wall())
+    auto resp = fetch_(tracker.NextUrl(), fetch::FetchKind::kManifest);
+    double delay = resp.ok() ? tracker.Observe(resp->body, wall(), resp->seconds)
                              : tracker.ObserveFailure(resp.status(), wall());
+    if (!tracker.new_segment_url().empty()) {
+      const std::string segment = tracker.new_segment_url();
+      auto got = fetch_(segment, fetch::FetchKind::kSegment);
+      tracker.ObserveSegment(segment, got.status());
+    }
     if (tracker.done()) break;
     delay = std::clamp(delay, options_.min_interval_seconds, options_.max_interval_seconds);
     double left = options_.duration_seconds - elapsed();

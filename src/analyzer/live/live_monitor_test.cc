@@ -149,7 +149,12 @@ TEST(LiveMonitor, FakeClockReloadsAtTheTargetCadence) {
   FakeClock clock(1'800'000'000ULL * 1'000'000'000ULL);
   const double t0 = 1'800'000'000.0;
   int fetches = 0;
-  auto fetch = [&](const std::string&) -> Result<fetch::FetchResponse> {
+  int segment_fetches = 0;
+  auto fetch = [&](const std::string&, fetch::FetchKind kind) -> Result<fetch::FetchResponse> {
+    if (kind == fetch::FetchKind::kSegment) {
+      ++segment_fetches;
+      return fetch::FetchResponse{};
+    }
     ++fetches;
     double now = static_cast<double>(clock.NowUnixNanos()) / 1e9;
     uint64_t produced = static_cast<uint64_t>((now - t0) / 2.0) + 5;  // segments finished so far
@@ -166,6 +171,7 @@ TEST(LiveMonitor, FakeClockReloadsAtTheTargetCadence) {
   EXPECT_TRUE(r.findings.empty()) << ::testing::PrintToString(Ids(r));
   EXPECT_GE(fetches, 15);
   EXPECT_LE(fetches, 17);
+  EXPECT_EQ(segment_fetches, 15);  // the newest segment at the first load and each new one
   std::map<std::string, std::string> facts;
   for (const auto& f : r.facts) facts[f.key] = f.value;
   EXPECT_EQ(facts["monitored_seconds"], "30");
@@ -177,7 +183,7 @@ TEST(LiveMonitor, FakeClockReloadsAtTheTargetCadence) {
 TEST(LiveMonitor, FakeClockDetectsAStalledOrigin) {
   FakeClock clock(1'800'000'000ULL * 1'000'000'000ULL);
   const double t0 = 1'800'000'000.0;
-  auto fetch = [&](const std::string&) -> Result<fetch::FetchResponse> {
+  auto fetch = [&](const std::string&, fetch::FetchKind) -> Result<fetch::FetchResponse> {
     double now = std::min(static_cast<double>(clock.NowUnixNanos()) / 1e9, t0 + 8);  // stalls
     fetch::FetchResponse r;
     r.body = Playlist(static_cast<uint64_t>((now - t0) / 2.0), 5);
@@ -189,6 +195,98 @@ TEST(LiveMonitor, FakeClockDetectsAStalledOrigin) {
                 [&](double s) { clock.Advance(static_cast<uint64_t>(s * 1e9)); });
   Report r = m.Run("live.m3u8");
   EXPECT_EQ(Ids(r), std::vector<std::string>{"live_playlist_stale"});
+}
+
+// An LL-HLS playlist (target 4 s, parts of 1 s) whose complete segments are [first, first+count)
+// and which has `parts` parts of the next segment.
+std::string LlHls(uint64_t first, int count, int parts) {
+  std::string s =
+      "#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-TARGETDURATION:4\n"
+      "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=3.0\n"
+      "#EXT-X-PART-INF:PART-TARGET=1.0\n#EXT-X-MEDIA-SEQUENCE:" + std::to_string(first) + "\n";
+  for (int i = 0; i < count; ++i) s += "#EXTINF:4.0,\nseg" + std::to_string(first + i) + ".mp4\n";
+  const uint64_t next = first + static_cast<uint64_t>(count);
+  for (int k = 0; k < parts; ++k)
+    s += "#EXT-X-PART:DURATION=1.0,URI=\"part" + std::to_string(next) + "." + std::to_string(k) +
+         ".mp4\"\n";
+  return s;
+}
+
+TEST(LiveTracker, BlockingReloadsAskForTheNextPartAndJudgeTheAnswer) {
+  LiveTracker t("https://origin.example/live.m3u8?token=x");
+  EXPECT_EQ(t.NextUrl(), "https://origin.example/live.m3u8?token=x");
+  EXPECT_DOUBLE_EQ(t.Observe(LlHls(10, 4, 2), 100), 0);  // the server holds the next request
+  EXPECT_EQ(t.NextUrl(), "https://origin.example/live.m3u8?token=x&_HLS_msn=14&_HLS_part=2");
+  EXPECT_TRUE(t.Snapshot(100).blocking_reloads);
+  t.Observe(LlHls(10, 4, 3), 100.5, 0.5);  // part 2 of 14 arrived: satisfied
+  EXPECT_TRUE(t.TakeFindings().empty());
+  EXPECT_EQ(t.NextUrl(), "https://origin.example/live.m3u8?token=x&_HLS_msn=14&_HLS_part=3");
+  t.Observe(LlHls(10, 4, 3), 101, 0.1);  // answered without the part asked for
+  auto f = t.TakeFindings();
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].info().id, "live_blocking_reload_unsatisfied");
+  t.Observe(LlHls(11, 4, 0), 114, 13);  // segment 14 complete (satisfied) but after 13 s > 3 x 4
+  f = t.TakeFindings();
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].info().id, "live_blocking_reload_slow");
+  EXPECT_EQ(t.NextUrl(), "https://origin.example/live.m3u8?token=x&_HLS_msn=15&_HLS_part=0");
+  // Without CAN-BLOCK-RELOAD the plain URL is polled at the usual cadence.
+  LiveTracker u("live.m3u8");
+  EXPECT_DOUBLE_EQ(u.Observe(Playlist(0, 5), 100), 1.0);
+  EXPECT_EQ(u.NextUrl(), "live.m3u8");
+}
+
+TEST(LiveTracker, UnexpectedDiscontinuityUnlessADateRangeAnnouncesIt) {
+  const double t0 = 1'800'000'000.0;
+  auto with_break = [&](bool announced) {
+    std::string s = Playlist(0, 5, 0, {}, t0);
+    if (announced)
+      s += "#EXT-X-DATERANGE:ID=\"ad1\",START-DATE=\"" + FormatIso8601(t0 + 10) +
+           "\",PLANNED-DURATION=30,SCTE35-OUT=0xFC30\n";
+    return s + "#EXT-X-DISCONTINUITY\n#EXTINF:2.000,\nad0.ts\n";
+  };
+  for (bool announced : {false, true}) {
+    LiveTracker t("live.m3u8");
+    t.Observe(Playlist(0, 5, 0, {}, t0), 100);
+    t.Observe(with_break(announced), 102);
+    auto f = t.TakeFindings();
+    if (announced) {
+      EXPECT_TRUE(f.empty()) << f[0].message;
+    } else {
+      ASSERT_EQ(f.size(), 1u);
+      EXPECT_EQ(f[0].info().id, "live_unexpected_discontinuity");
+      EXPECT_NE(f[0].message.find("ad0.ts"), std::string::npos) << f[0].message;
+    }
+  }
+  // A discontinuity already there at the first load is not "new".
+  LiveTracker t("live.m3u8");
+  t.Observe(with_break(false), 100);
+  EXPECT_TRUE(t.TakeFindings().empty());
+}
+
+TEST(LiveTracker, NewestSegmentIsOfferedForCheckingAndFailuresReported) {
+  LiveTracker t("https://origin.example/a/live.m3u8");
+  t.Observe(Playlist(0, 5), 100);
+  EXPECT_EQ(t.new_segment_url(), "https://origin.example/a/seg4.ts");
+  t.ObserveSegment(t.new_segment_url(), Status::Ok());
+  t.Observe(Playlist(0, 5), 101);
+  EXPECT_EQ(t.new_segment_url(), "");  // nothing new
+  t.Observe(Playlist(1, 5), 102);
+  EXPECT_EQ(t.new_segment_url(), "https://origin.example/a/seg5.ts");
+  t.ObserveSegment(t.new_segment_url(), NotFound("HTTP 404"));
+  auto f = t.TakeFindings();
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].info().id, "live_segment_unavailable");
+  LiveSnapshot snap = t.Snapshot(103);
+  EXPECT_EQ(snap.format, "hls");
+  EXPECT_EQ(snap.reloads, 3u);
+  EXPECT_EQ(snap.new_segments, 1u);
+  EXPECT_EQ(snap.segment_failures, 1u);
+  EXPECT_EQ(snap.media_sequence, 1u);
+  EXPECT_DOUBLE_EQ(snap.seconds_since_new_segment, 1.0);
+  EXPECT_FALSE(snap.stale);
+  EXPECT_TRUE(t.Snapshot(106).stale);  // 4 s > 1.5 x 2 s
+  EXPECT_TRUE(t.Finish(106).findings.size() == 1);  // only the stale finding is left
 }
 
 // Real ffmpeg live HLS (1 s segments, rolling window of 5, deleting old segments), served by the
@@ -216,8 +314,9 @@ TEST(LiveMonitor, RealFfmpegLiveHls) {
     fetch::TestHttpServer server([&](const fetch::TestHttpServer::Request& req) {
       std::ifstream in(dir / req.path.substr(1), std::ios::binary);
       if (!in) return fetch::TestHttpServer::Response{404, "text/plain", "", "", 0};
+      const bool ts = req.path.ends_with(".ts");
       return fetch::TestHttpServer::Response{
-          200, "application/vnd.apple.mpegurl",
+          200, ts ? "video/mp2t" : "application/vnd.apple.mpegurl",
           std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()), "",
           0};
     });
@@ -227,7 +326,7 @@ TEST(LiveMonitor, RealFfmpegLiveHls) {
     LiveOptions o;
     o.duration_seconds = 6;
     LiveMonitor m(
-        o, [&](const std::string& u) { return fetcher.Fetch(u, fetch::FetchKind::kManifest); },
+        o, [&](const std::string& u, fetch::FetchKind k) { return FetchForLive(fetcher, u, k); },
         SystemClock::Instance(),
         [](double s) { std::this_thread::sleep_for(std::chrono::duration<double>(s)); });
     Report r = m.Run(server.Url("/live.m3u8"));
