@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "api/query_api.h"
+#include "api/probes_api.h"
 #include "api/sessions_api.h"
 #include "core/log.h"
 #include "ingest/otlp_http.h"
@@ -22,9 +23,10 @@ class Server::Impl {
  public:
   Impl(const Config& config, pipeline::Pipeline* pipeline, store::Store* store,
        metrics::Registry* registry, const Clock* clock, std::string version,
-       ingest::PlayerRuntime* player)
+       ingest::PlayerRuntime* player, probe::ProbeRunner* probes)
       : config_(config),
         player_(player),
+        probes_(probes),
         pipeline_(pipeline),
         store_(store),
         registry_(registry),
@@ -55,6 +57,7 @@ class Server::Impl {
 
   const Config config_;
   ingest::PlayerRuntime* const player_;
+  probe::ProbeRunner* const probes_;
   pipeline::Pipeline* const pipeline_;
   store::Store* const store_;
   metrics::Registry* const registry_;
@@ -74,6 +77,7 @@ class Server::Impl {
   std::unique_ptr<QueryApi> api_;
   std::unique_ptr<ingest::PlayerReceiver> player_receiver_;
   std::unique_ptr<SessionsApi> sessions_api_;
+  std::unique_ptr<ProbesApi> probes_api_;
   std::unique_ptr<ingest::HttpServer> api_server_;
   ServerEndpoints endpoints_;
   bool started_ = false;
@@ -129,6 +133,10 @@ Status Server::Impl::Start() {
   api_->RegisterRoutes(&api_server_->router());
   if (player_receiver_) player_receiver_->RegisterRoutes(&api_server_->router());
   if (sessions_api_) sessions_api_->RegisterRoutes(&api_server_->router());
+  if (probes_) {
+    probes_api_ = std::make_unique<ProbesApi>(probes_, config_.probe_settings.api_writes);
+    probes_api_->RegisterRoutes(&api_server_->router());
+  }
 
   if (otlp_server_) {
     RETURN_IF_ERROR(otlp_server_->Listen());
@@ -182,9 +190,10 @@ Server::~Server() = default;
 Result<std::unique_ptr<Server>> Server::Start(const Config& config, pipeline::Pipeline* pipeline,
                                               store::Store* store, metrics::Registry* registry,
                                               const Clock* clock, std::string version,
-                                              ingest::PlayerRuntime* player) {
+                                              ingest::PlayerRuntime* player,
+                                              probe::ProbeRunner* probes) {
   auto impl = std::make_unique<Impl>(config, pipeline, store, registry, clock, std::move(version),
-                                     player);
+                                     player, probes);
   RETURN_IF_ERROR(impl->Start());
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }

@@ -6,6 +6,7 @@
 //   - the http listener (config.http.listen, default 127.0.0.1:8080) with the QueryApi;
 //   - with `player` (PlayerRuntime, built before the pipeline starts): the player telemetry
 //     routes on the http listener (ingest/player_http.h) and the session reads (sessions_api.h);
+//   - with `probes` (ProbeRunner, started by the caller): the /api/v1/probes routes;
 //   - a small query pool (kQueryThreads threads, kMaxQueuedQueries queued) on which API store
 //     reads run, so a slow query never holds an io thread that ingest needs.
 // It borrows the pipeline, store, registry and clock, which the caller (cli `serve`) creates
@@ -36,6 +37,7 @@
 #include "ingest/http_server.h"
 #include "ingest/player_http.h"
 #include "pipeline/pipeline.h"
+#include "probe/probe_runner.h"
 #include "store/store.h"
 
 namespace avtrace::metrics {
@@ -57,7 +59,8 @@ class Server {
   static Result<std::unique_ptr<Server>> Start(const Config& config, pipeline::Pipeline* pipeline,
                                                store::Store* store, metrics::Registry* registry,
                                                const Clock* clock, std::string version = "dev",
-                                               ingest::PlayerRuntime* player = nullptr);
+                                               ingest::PlayerRuntime* player = nullptr,
+                                               probe::ProbeRunner* probes = nullptr);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

@@ -17,6 +17,7 @@
 #include "ingest/player_http.h"
 #include "metrics/registry.h"
 #include "pipeline/pipeline.h"
+#include "probe/probe_runner.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace avtrace::cli {
@@ -81,10 +82,27 @@ int RunServe(const Config& config) {
   pipeline.SetCommitHook((*player)->hook.get());
   pipeline.Start();
 
+  // Live probes submit their results like any front door; they start before the listeners so
+  // the API can list them, and stop before the pipeline drains.
+  probe::ProbeRunner probes(
+      probe::ProbeRunnerOptions::FromConfig(config),
+      [&pipeline](otlp::Batch batch, otlp::Signal signal) {
+        return pipeline.Submit(std::move(batch), signal, [](const Status&) {});
+      },
+      &registry, &clock);
+  if (Status s = probes.Start(config.probes); !s.ok()) {
+    log::Error("Cannot start the live probes.", {{"error", s.ToString()}});
+    probes.Stop();
+    pipeline.Shutdown();
+    (*store)->Close();
+    return 1;
+  }
+
   auto server = api::Server::Start(config, &pipeline, store->get(), &registry, &clock,
-                                   AVTRACE_VERSION, player->get());
+                                   AVTRACE_VERSION, player->get(), &probes);
   if (!server.ok()) {
     log::Error("Cannot start the network listeners.", {{"error", server.status().ToString()}});
+    probes.Stop();
     pipeline.Shutdown();
     (*store)->Close();
     return 1;
@@ -107,6 +125,7 @@ int RunServe(const Config& config) {
   // Listeners stop first and in-flight requests get their durable answers; then the pipeline
   // commits whatever is still queued.
   (*server)->Stop();
+  probes.Stop();
   pipeline.Shutdown();
   (*store)->Close();
   std::filesystem::remove(config.data_dir + "/ports.json", ec);

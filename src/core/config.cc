@@ -2,11 +2,13 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <limits>
 #include <map>
+#include <set>
 #include <sstream>
 
 namespace avtrace {
@@ -198,6 +200,31 @@ Status Apply(const Loader& L, const YAML::Node& root, Config* c) {
                                  {"sweep_interval_ms", u64(&c->player.session.sweep_interval_ms)},
                                  {"max_sessions", u64(&c->player.session.max_sessions)}})},
                 {"sse_heartbeat_ms", u64(&c->player.sse_heartbeat_ms)}})},
+          {"probes", [&](N n, P p) {
+             if (!n.IsSequence()) return L.Where(n, p, "expected a list of probes");
+             c->probes.clear();
+             for (size_t i = 0; i < n.size(); ++i) {
+               Config::Probe& pr = c->probes.emplace_back();
+               const std::string at = p + "[" + std::to_string(i) + "]";
+               RETURN_IF_ERROR(L.Map(n[i], at,
+                                     {{"name", str(&pr.name)},
+                                      {"url", str(&pr.url)},
+                                      {"max_playlists", u64(&pr.max_playlists)},
+                                      {"check_segments", bol(&pr.check_segments)}}));
+               if (!IsValidProbeName(pr.name))
+                 return L.Where(n[i], at, "a probe needs a name of 1..64 characters [A-Za-z0-9._-]");
+               if (pr.url.rfind("http://", 0) != 0 && pr.url.rfind("https://", 0) != 0)
+                 return L.Where(n[i], at, "a probe needs an http:// or https:// url");
+             }
+             return Status::Ok();
+           }},
+          {"probe_settings",
+           map({{"workers", u32(&c->probe_settings.workers)},
+                {"allow_private", bol(&c->probe_settings.allow_private)},
+                {"timeout", dur(&c->probe_settings.timeout_seconds)},
+                {"metrics_interval", dur(&c->probe_settings.metrics_interval_seconds)},
+                {"max_probes", u64(&c->probe_settings.max_probes)},
+                {"api_writes", bol(&c->probe_settings.api_writes)}})},
           {"retention", map({{"traces", dur(&c->retention.traces_seconds)},
                              {"metrics", dur(&c->retention.metrics_seconds)},
                              {"logs", dur(&c->retention.logs_seconds)},
@@ -238,10 +265,31 @@ Status Validate(const Config& c, const std::string& origin) {
     return bad("player.session: need 0 < stall_after_ms <= end_after_ms, sweep_interval_ms > 0, "
                "max_sessions > 0");
   if (c.player.sse_heartbeat_ms == 0) return bad("player.sse_heartbeat_ms must be > 0");
+  const auto& pset = c.probe_settings;
+  if (pset.workers < 1 || pset.workers > 32) return bad("probe_settings.workers: expected 1..32");
+  if (pset.timeout_seconds == 0 || pset.metrics_interval_seconds == 0)
+    return bad("probe_settings.timeout and metrics_interval must be > 0");
+  if (c.probes.size() > pset.max_probes)
+    return bad("probes: " + std::to_string(c.probes.size()) + " probes but probe_settings.max_probes is " +
+               std::to_string(pset.max_probes));
+  std::set<std::string> names;
+  for (const auto& p : c.probes) {
+    if (!names.insert(p.name).second) return bad("probes: the name '" + p.name + "' is used twice");
+    if (p.max_playlists == 0 || p.max_playlists > 64)
+      return bad("probes[" + p.name + "].max_playlists: expected 1..64");
+  }
   return Status::Ok();
 }
 
 }  // namespace
+
+bool IsValidProbeName(const std::string& name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char ch : name)
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '.' && ch != '_' && ch != '-')
+      return false;
+  return true;
+}
 
 std::string Config::SqlitePath() const {
   if (!storage.sqlite_path.empty()) return storage.sqlite_path;
@@ -346,6 +394,25 @@ std::string DumpConfig(const Config& c) {
   out << YAML::Key << "max_sessions" << YAML::Value << c.player.session.max_sessions;
   out << YAML::EndMap;
   out << YAML::Key << "sse_heartbeat_ms" << YAML::Value << c.player.sse_heartbeat_ms;
+  out << YAML::EndMap;
+  out << YAML::Key << "probes" << YAML::Value << YAML::BeginSeq;
+  for (const Config::Probe& p : c.probes) {
+    out << YAML::BeginMap;
+    out << YAML::Key << "name" << YAML::Value << p.name;
+    out << YAML::Key << "url" << YAML::Value << p.url;
+    out << YAML::Key << "max_playlists" << YAML::Value << p.max_playlists;
+    out << YAML::Key << "check_segments" << YAML::Value << p.check_segments;
+    out << YAML::EndMap;
+  }
+  out << YAML::EndSeq;
+  out << YAML::Key << "probe_settings" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "workers" << YAML::Value << c.probe_settings.workers;
+  out << YAML::Key << "allow_private" << YAML::Value << c.probe_settings.allow_private;
+  out << YAML::Key << "timeout" << YAML::Value << std::to_string(c.probe_settings.timeout_seconds) + "s";
+  out << YAML::Key << "metrics_interval" << YAML::Value
+      << std::to_string(c.probe_settings.metrics_interval_seconds) + "s";
+  out << YAML::Key << "max_probes" << YAML::Value << c.probe_settings.max_probes;
+  out << YAML::Key << "api_writes" << YAML::Value << c.probe_settings.api_writes;
   out << YAML::EndMap;
   out << YAML::Key << "retention" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "traces" << YAML::Value << std::to_string(c.retention.traces_seconds) + "s";

@@ -89,8 +89,28 @@ struct Config {
     uint64_t sse_heartbeat_ms = 15'000;
   } player;
 
+  // Server-side live probes (docs/PROBES.md): each polls one live HLS playlist or DASH MPD.
+  struct Probe {
+    std::string name;  // [A-Za-z0-9._-]{1,64}, unique
+    std::string url;   // http(s)
+    uint64_t max_playlists = 4;  // variants/renditions followed behind a Multivariant Playlist
+    bool check_segments = true;  // fetch the first KiB of each newest segment
+  };
+  std::vector<Probe> probes;
+  struct ProbeSettings {
+    uint32_t workers = 2;                  // threads that fetch (one request each at a time)
+    bool allow_private = false;            // labs only; never from a request
+    uint64_t timeout_seconds = 10;         // per fetch, redirects included
+    uint64_t metrics_interval_seconds = 10;  // at most one metrics batch per playlist per interval
+    uint64_t max_probes = 64;              // config + API together
+    bool api_writes = true;                // POST/DELETE /api/v1/probes
+  } probe_settings;
+
   std::string SqlitePath() const;
 };
+
+// The rules for a probe name (shared by the config and the API): 1..64 of [A-Za-z0-9._-].
+bool IsValidProbeName(const std::string& name);
 
 // Loads `path` (empty: defaults only). Errors are InvalidArgument with a message of the form
 // "<file>:<line>: unknown key 'receivers.otlp_htp'".

@@ -127,3 +127,57 @@ player:
 
 }  // namespace
 }  // namespace avtrace
+
+namespace avtrace {
+namespace {
+
+TEST(Config, ProbesAndTheirSettings) {
+  auto c = ParseConfig(R"(
+probes:
+  - name: live-main
+    url: https://origin.example.com/live/master.m3u8
+    max_playlists: 2
+  - name: dash.1
+    url: http://origin.example.com/live.mpd
+    check_segments: false
+probe_settings:
+  workers: 3
+  timeout: 5s
+  metrics_interval: 30s
+  allow_private: true
+)",
+                       "t.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  ASSERT_EQ(c->probes.size(), 2u);
+  EXPECT_EQ(c->probes[0].name, "live-main");
+  EXPECT_EQ(c->probes[0].max_playlists, 2u);
+  EXPECT_TRUE(c->probes[0].check_segments);
+  EXPECT_FALSE(c->probes[1].check_segments);
+  EXPECT_EQ(c->probe_settings.workers, 3u);
+  EXPECT_EQ(c->probe_settings.timeout_seconds, 5u);
+  EXPECT_EQ(c->probe_settings.metrics_interval_seconds, 30u);
+  EXPECT_TRUE(c->probe_settings.allow_private);
+  auto again = ParseConfig(DumpConfig(*c), "dump");
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->probes.size(), 2u);
+
+  const std::pair<const char*, const char*> bad[] = {
+      {"probes:\n  - url: https://a.example/x.m3u8\n", "a probe needs a name"},
+      {"probes:\n  - name: a b\n    url: https://a.example/x.m3u8\n", "a probe needs a name"},
+      {"probes:\n  - name: a\n    url: ftp://a.example/x.m3u8\n", "http:// or https://"},
+      {"probes:\n  - name: a\n    url: https://a/x\n  - name: a\n    url: https://a/y\n",
+       "used twice"},
+      {"probes:\n  - name: a\n    url: https://a/x\n    colour: red\n", "unknown key 'probes[0].colour'"},
+      {"probe_settings:\n  workers: 0\n", "workers"},
+      {"probe_settings:\n  max_probes: 0\nprobes:\n  - name: a\n    url: https://a/x\n",
+       "max_probes"},
+  };
+  for (const auto& [yaml, message] : bad) {
+    auto r = ParseConfig(yaml, "t.yaml");
+    ASSERT_FALSE(r.ok()) << yaml;
+    EXPECT_NE(r.status().message().find(message), std::string::npos) << r.status().message();
+  }
+}
+
+}  // namespace
+}  // namespace avtrace
