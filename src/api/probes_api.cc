@@ -98,8 +98,9 @@ Status WritesOff() {
                 "probes cannot be changed through the API (probe_settings.api_writes is false)");
 }
 
-// Parses a POST body into a spec; InvalidArgument names the offending key.
-Result<probe::ProbeSpec> ParseSpec(const std::string& body) {
+}  // namespace
+
+Result<probe::ProbeSpec> ParseProbeSpec(const std::string& body) {
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
   if (parser.parse(body).get(doc) != simdjson::SUCCESS)
@@ -140,8 +141,6 @@ Result<probe::ProbeSpec> ParseSpec(const std::string& body) {
   return spec;
 }
 
-}  // namespace
-
 std::string RenderProbe(const probe::ProbeStatus& status) {
   std::string out;
   ingest::JsonWriter w(&out);
@@ -164,7 +163,7 @@ void ProbesApi::RegisterRoutes(ingest::Router* router) {
   router->Exact("POST", std::string(kPrefix), [this](HttpRequest req, Responder r) {
     if (!writes_allowed_)
       return r.Send(JsonError(WritesOff()));
-    auto spec = ParseSpec(req.body);
+    auto spec = ParseProbeSpec(req.body);
     if (!spec.ok()) return r.Send(JsonError(spec.status()));
     const std::string name = spec->name;
     if (Status s = runner_->Add(std::move(spec).value()); !s.ok()) return r.Send(JsonError(s));

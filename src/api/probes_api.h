@@ -38,5 +38,7 @@ class ProbesApi {
 
 // {probe} as above (exposed for tests).
 std::string RenderProbe(const probe::ProbeStatus& status);
+// The POST body; InvalidArgument names the offending key (exposed for the fuzz target).
+Result<probe::ProbeSpec> ParseProbeSpec(const std::string& body);
 
 }  // namespace avtrace::api

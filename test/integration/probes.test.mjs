@@ -85,7 +85,7 @@ test('config probes follow live HLS and DASH; a frozen playlist goes stale and i
       probe_settings: { allow_private: true, metrics_interval: '1s' },
       probes: [
         { name: 'hls', url: `${media.url}/master.m3u8` },
-        { name: 'dash', url: `${media.url}/dash/live.mpd`, check_segments: false },
+        { name: 'dash', url: `${media.url}/dash/live.mpd` },
       ],
     },
   });
@@ -110,6 +110,7 @@ test('config probes follow live HLS and DASH; a frozen playlist goes stale and i
     assert.equal(ok.dash.kind, 'dash');
     assert.equal(ok.dash.playlists[0].format, 'dash');
     assert.ok(ok.dash.playlists[0].latencySeconds !== null);
+    assert.equal(ok.dash.playlists[0].segmentFailures, 0);
     // Real ffmpeg output raises no errors.
     for (const p of [ok.hls, ok.dash]) {
       const errors = p.recentFindings.filter((f) => f.level === 'error');
@@ -158,6 +159,8 @@ test('config probes follow live HLS and DASH; a frozen playlist goes stale and i
     const prom = await (await fetch(`${server.http}/metrics`)).text();
     assert.match(prom, /avtrace_probe_reloads_total\{result="ok"\} [1-9]/);
     assert.match(prom, /avtrace_probes 2/);
+    assert.match(prom, /avtrace_probe_segment_checks_total\{result="ok"\} [1-9]/);
+    assert.match(prom, /avtrace_probe_segment_checks_total\{result="error"\} 0/);
   } finally {
     await server.stop();
   }
@@ -213,6 +216,99 @@ test('API probes: add, validate, list, delete, persist across a restart', async 
     assert.equal(body.probes[0].checkSegments, false);
   } finally {
     await server.stop();
+  }
+});
+
+// A synthetic LL-HLS origin: 1 s segments of four 0.25 s parts, produced on the wall clock, with
+// Blocking Playlist Reload (§6.2.5.2): a request for _HLS_msn=N&_HLS_part=M is held until that
+// part exists. `honest: false` ignores the directives and answers at once (a broken origin).
+function startLlHls({ honest }) {
+  const PART = 0.25, PARTS = 4;
+  const t0 = Date.now() / 1000 - 10;  // ten segments already produced
+  const produced = () => Math.floor((Date.now() / 1000 - t0) / PART);  // complete parts
+  const playlist = () => {
+    const p = produced();
+    const complete = Math.floor(p / PARTS);  // segments 0..complete-1 are complete
+    const first = Math.max(0, complete - 6);
+    let s = '#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-TARGETDURATION:1\n' +
+      '#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=0.75\n' +
+      `#EXT-X-PART-INF:PART-TARGET=${PART}\n#EXT-X-MEDIA-SEQUENCE:${first}\n` +
+      `#EXT-X-PROGRAM-DATE-TIME:${new Date((t0 + first) * 1000).toISOString()}\n`;
+    const parts = (n, count) => {
+      let out = '';
+      for (let k = 0; k < count; k++)
+        out += `#EXT-X-PART:DURATION=${PART},URI="part${n}.${k}.ts"${k === 0 ? ',INDEPENDENT=YES' : ''}\n`;
+      return out;
+    };
+    for (let n = first; n < complete; n++) s += (n >= complete - 2 ? parts(n, PARTS) : '') + `#EXTINF:1.00000,\nseg${n}.ts\n`;
+    s += parts(complete, p - complete * PARTS);
+    return { text: s + `#EXT-X-PRELOAD-HINT:TYPE=PART,URI="part${complete}.${p - complete * PARTS}.ts"\n`, complete, trailing: p - complete * PARTS };
+  };
+  const directives = [];
+  const server = http.createServer((req, res) => {
+    const u = new URL(req.url, 'http://x');
+    if (u.pathname.endsWith('.ts')) {
+      res.writeHead(200, { 'Content-Type': 'video/mp2t' });
+      res.end(Buffer.alloc(1024, 0x47));
+      return;
+    }
+    const msn = u.searchParams.get('_HLS_msn');
+    const part = u.searchParams.get('_HLS_part');
+    if (msn !== null) directives.push([Number(msn), part === null ? null : Number(part)]);
+    const deadline = Date.now() + 3000;
+    const answer = () => {
+      const pl = playlist();
+      const ready = msn === null || !honest || pl.complete > Number(msn) ||
+        (part !== null && pl.complete === Number(msn) && pl.trailing > Number(part));
+      if (!ready && Date.now() < deadline) return setTimeout(answer, 20);
+      res.writeHead(200, { 'Content-Type': 'application/vnd.apple.mpegurl', 'Cache-Control': 'no-cache' });
+      res.end(pl.text);
+    };
+    answer();
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({
+    url: `http://127.0.0.1:${server.address().port}/ll/index.m3u8`,
+    directives,
+    close: () => new Promise((r) => { server.closeAllConnections(); server.close(r); }),
+  })));
+}
+
+test('LL-HLS: blocking reloads for the next part over real HTTP; an origin that ignores them is reported', async () => {
+  const good = await startLlHls({ honest: true });
+  const bad = await startLlHls({ honest: false });
+  const server = await startServer({
+    root: path.join(root, 's5'),
+    config: {
+      probe_settings: { allow_private: true, metrics_interval: '1s' },
+      probes: [{ name: 'll-good', url: good.url }, { name: 'll-bad', url: bad.url }],
+    },
+  });
+  try {
+    const g = await pollUntil(async () => {
+      const p = await probe(server, 'll-good');
+      return p.playlists[0].newSegments >= 3 ? p : null;
+    }, { timeoutMs: 20000, intervalMs: 200, what: 'LL-HLS probe saw 3 new segments' });
+    assert.equal(g.state, 'ok');
+    assert.equal(g.playlists[0].blockingReloads, true);
+    // Part by part: many more reloads than segments, each one asking for the next part.
+    assert.ok(g.playlists[0].reloads >= 3 * g.playlists[0].newSegments, JSON.stringify(g.playlists[0]));
+    assert.ok(good.directives.length >= 8);
+    assert.ok(good.directives.every(([, part]) => part !== null && part >= 0 && part < 4));
+    const bad_rules = (p) => p.recentFindings.filter((f) => f.level !== 'info').map((f) => f.rule);
+    assert.deepEqual(bad_rules(g), [], JSON.stringify(g.recentFindings));
+
+    const b = await pollUntil(async () => {
+      const p = await probe(server, 'll-bad');
+      return p.recentFindings.some((f) => f.rule === 'live_blocking_reload_unsatisfied') ? p : null;
+    }, { timeoutMs: 10000, intervalMs: 200, what: 'unsatisfied blocking reload reported' });
+    const f = b.recentFindings.find((x) => x.rule === 'live_blocking_reload_unsatisfied');
+    assert.equal(f.level, 'error');
+    assert.equal(f.spec, 'RFC8216bis §6.2.5.2');
+    assert.match(f.message, /_HLS_msn=\d+&_HLS_part=\d+ was answered/);
+  } finally {
+    await server.stop();
+    await good.close();
+    await bad.close();
   }
 });
 
