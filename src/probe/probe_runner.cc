@@ -109,6 +109,7 @@ struct ProbeRunner::Counters {
   prometheus::Counter* dropped;
   prometheus::Gauge* probes;
   prometheus::Gauge* playlists;
+  prometheus::Gauge* lag;
   // Without a registry (tests), counts go to these.
   prometheus::Counter dummy_counter;
   prometheus::Gauge dummy_gauge;
@@ -118,7 +119,7 @@ struct ProbeRunner::Counters {
       reloads_ok = reloads_failed = segments_ok = segments_failed = submitted = dropped =
           &dummy_counter;
       for (auto*& f : findings) f = &dummy_counter;
-      probes = playlists = &dummy_gauge;
+      probes = playlists = lag = &dummy_gauge;
       return;
     }
     const std::string reloads = "avtrace_probe_reloads_total";
@@ -139,6 +140,8 @@ struct ProbeRunner::Counters {
                           "Probe result batches the pipeline refused (queue full, shutting down).");
     probes = &r->Gauge("avtrace_probes", "Live probes configured.");
     playlists = &r->Gauge("avtrace_probe_playlists", "Playlists/MPDs the live probes poll.");
+    lag = &r->Gauge("avtrace_probe_schedule_lag_seconds",
+                    "How late the last reload started (more than a few ms: too few workers).");
   }
 };
 
@@ -326,6 +329,7 @@ std::shared_ptr<ProbeRunner::Target> ProbeRunner::PopDue(bool wait) {
     if (!heap_.empty()) {
       const uint64_t now = clock_->MonotonicNanos();
       if (heap_.front()->due <= now) {
+        counters_->lag->Set(static_cast<double>(now - heap_.front()->due) / 1e9);
         std::pop_heap(heap_.begin(), heap_.end(), later);
         auto t = std::move(heap_.back());
         heap_.pop_back();

@@ -201,9 +201,11 @@ double LiveTracker::ObserveHls(std::string_view body, double now, double fetch_s
   // LL-HLS clients reload at the part target.
   double next = new_segments_ > before ? td : td / 2;
   if (m.part_target) next = std::min(next, *m.part_target);
-  // A blocking reload is held by the server until the next part exists: ask again at once.
+  // A blocking reload is held by the server until the next part (segment) exists. Asking after
+  // three quarters of a part (segment) keeps the client's wait, and the connection held, short
+  // without missing the part: the server answers as soon as it is published.
   PlanBlockingReload(m);
-  if (can_block_) next = 0;
+  if (can_block_) next = 0.75 * (m.part_target ? *m.part_target : td);
   return next;
 }
 

@@ -9,8 +9,8 @@
 // clock of that reload; it returns when to reload next (HLS: the target duration after a change,
 // half of it otherwise, the part target for LL-HLS; DASH: minimumUpdatePeriod, else the segment
 // duration) and NextUrl() says what to request: once an LL-HLS playlist advertises
-// CAN-BLOCK-RELOAD=YES, a blocking reload for the next part (_HLS_msn/_HLS_part, §6.2.5.2), whose
-// answer is then checked (it must contain what was asked for, within 3 x the target duration).
+// CAN-BLOCK-RELOAD=YES, a blocking reload for the next part (_HLS_msn/_HLS_part, §6.2.5.2), sent
+// after 3/4 of a part target so the server holds it only briefly, whose answer is then checked (it must contain what was asked for, within 3 x the target duration).
 // After a reload that brought new segments, new_segment_url() names the newest one so the
 // driver can fetch it and report the outcome (ObserveSegment): listed-but-unavailable segments
 // are what viewers see as errors. New EXT-X-DISCONTINUITYs not announced by a DATERANGE at the
