@@ -495,7 +495,21 @@ void CrawlDash(const std::string& final_url, const dash::Mpd& mpd, double now,
         for (size_t k = 0; k < sample.size(); ++k) {
           const dash::Segment& seg = sample[k];
           if (seg.url.empty()) continue;
-          auto resp = fetcher.Fetch(seg.url, FetchKind::kSegment);
+          double want = si.timescale > 0 && seg.duration > 0
+                            ? static_cast<double>(seg.duration) / timescale
+                            : 0;
+          // SegmentURL@mediaRange: the size is known without a fetch (as HLS byte ranges).
+          uint64_t first = 0, last = 0;
+          size_t dash_pos = seg.range.find('-');
+          bool sized = dash_pos != std::string::npos &&
+                       ParseDecimalInt(std::string_view(seg.range).substr(0, dash_pos), &first) &&
+                       ParseDecimalInt(std::string_view(seg.range).substr(dash_pos + 1), &last) &&
+                       first <= last;
+          if (k != primary && sized && want > 0) {
+            rates.push_back({seg.number, 8.0 * static_cast<double>(last - first + 1), want});
+            continue;
+          }
+          auto resp = fetcher.Fetch(seg.url, FetchKind::kSegment, seg.range);
           if (!resp.ok()) {
             f.Add(RuleId::kCrawlFetchFailed, rep.line, resp.status().message(), seg.url);
             continue;
@@ -505,9 +519,6 @@ void CrawlDash(const std::string& final_url, const dash::Mpd& mpd, double now,
           cmaf::MediaSegment media = cmaf::ParseMedia(resp->body, have_init ? &init : nullptr, &box);
           std::optional<double> measured;
           if (init_timed) measured = cmaf::SegmentDuration(media, init, init.tracks.begin()->first);
-          double want = si.timescale > 0 && seg.duration > 0
-                            ? static_cast<double>(seg.duration) / timescale
-                            : 0;
           if (k == primary) {
             for (auto x : box.Take()) {
               x.location = seg.url;
@@ -523,7 +534,10 @@ void CrawlDash(const std::string& final_url, const dash::Mpd& mpd, double now,
           // The bit rate uses the MPD's duration, else the segment's own (trun) duration.
           double seconds = want > 0 ? want : measured.value_or(0);
           if (seconds > 0)
-            rates.push_back({seg.number, 8.0 * static_cast<double>(resp->body.size()), seconds});
+            // A server that ignores Range answers 200 with the whole file: count the range.
+            rates.push_back({seg.number,
+                             8.0 * static_cast<double>(sized ? last - first + 1 : resp->body.size()),
+                             seconds});
         }
         CheckBandwidth(rep, rates, min_buffer, "sampled segments",
                        sample.empty() ? rep.base_url : sample.front().url, &f);

@@ -19,7 +19,8 @@
 //    against @bandwidth with the minBufferTime buffer model of ISO/IEC 23009-1 §5.3.5.2
 //    (dash_bandwidth_exceeded) and for a declaration ten times too high
 //    (dash_bandwidth_overstated). SegmentBase with @indexRange: the sidx is fetched and every
-//    subsegment is measured from its reference sizes, without downloading media.
+//    subsegment is measured from its reference sizes, without downloading media; SegmentURL
+//    @mediaRange sizes are taken from the ranges (only the first range is fetched).
 //
 // Every fetch goes through the one Fetcher (so a CurlFetcher reuses connections and applies the
 // SSRF policy on every request). Failures after the first fetch become crawl_fetch_failed

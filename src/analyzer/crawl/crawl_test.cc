@@ -225,6 +225,13 @@ std::map<std::string, TestHttpServer::Response> DashBitrateSite() {
           "<BaseURL>sb.mp4</BaseURL><SegmentBase indexRange=\"0-" +
           std::to_string(Sidx({{0, 0}, {0, 0}, {0, 0}}).size() - 1) +
           "\"/></Representation>\n"
+          "</AdaptationSet>\n<AdaptationSet id=\"2\">\n"
+          // ffmpeg -single_file: one file, a SegmentList of byte ranges (100 kbit/s).
+          "<Representation id=\"ranged\" bandwidth=\"100000\" mimeType=\"video/mp4\">"
+          "<BaseURL>ranged.mp4</BaseURL><SegmentList timescale=\"1000\" duration=\"2000\">"
+          "<SegmentURL mediaRange=\"0-24999\"/><SegmentURL mediaRange=\"25000-49999\"/>"
+          "<SegmentURL mediaRange=\"50000-74999\"/><SegmentURL mediaRange=\"75000-99999\"/>"
+          "</SegmentList></Representation>\n"
           "</AdaptationSet>\n</Period>\n</MPD>\n",
       "", 0};
   auto seg = [](size_t bytes) {
@@ -240,6 +247,7 @@ std::map<std::string, TestHttpServer::Response> DashBitrateSite() {
   // SegmentBase: 60000-byte, 2 s subsegments (240 kbit/s) only described by the sidx.
   std::string sidx = Sidx({{60000, 2000}, {60000, 2000}, {60000, 2000}});
   site["/sb.mp4"] = {200, "video/mp4", sidx + std::string(180000, 'x'), "", 0};
+  site["/ranged.mp4"] = {200, "video/mp4", std::string(100000, 'x'), "", 0};
   return site;
 }
 
@@ -275,6 +283,7 @@ TEST(Crawl, DashBandwidthAgainstMeasuredSegments) {
   EXPECT_EQ(by_rep["exceeded"], std::vector<std::string>{"dash_bandwidth_exceeded"});
   EXPECT_EQ(by_rep["overstated"], std::vector<std::string>{"dash_bandwidth_overstated"});
   EXPECT_EQ(by_rep["sb"], std::vector<std::string>{"dash_bandwidth_exceeded"});
+  EXPECT_EQ(by_rep.count("ranged"), 0u);  // each range is one segment, not the whole file
   // The run reported is the worst one: all three sampled segments.
   bool run_named = false;
   for (const auto& f : (*result)[0].findings)
@@ -290,6 +299,12 @@ TEST(Crawl, DashBandwidthAgainstMeasuredSegments) {
     if (r.rfind("/sb.mp4", 0) == 0) sb.push_back(r);
   EXPECT_EQ(sb, std::vector<std::string>{"/sb.mp4 bytes=0-" +
                                          std::to_string(Sidx({{0, 0}, {0, 0}, {0, 0}}).size() - 1)});
+  // SegmentURL@mediaRange: only the first range is fetched (for the ISO-BMFF checks); the
+  // others are measured from their ranges.
+  std::vector<std::string> ranged;
+  for (const auto& r : requests)
+    if (r.rfind("/ranged.mp4", 0) == 0) ranged.push_back(r);
+  EXPECT_EQ(ranged, std::vector<std::string>{"/ranged.mp4 bytes=0-24999"});
 }
 
 TEST(Crawl, DashSegmentsPerRepresentationIsConfigurable) {
@@ -316,7 +331,7 @@ TEST(Crawl, DashSegmentsPerRepresentationIsConfigurable) {
   std::string sampled;
   for (const auto& fact : (*result)[0].facts)
     if (fact.key == "sampled_segments") sampled = fact.value;
-  EXPECT_EQ(sampled, "4");  // ok, burst, exceeded, overstated: one each
+  EXPECT_EQ(sampled, "5");  // ok, burst, exceeded, overstated, ranged: one each
 }
 
 // A dynamic MPD samples the newest segments up to the live edge: at 1.7e9 (20 s after
