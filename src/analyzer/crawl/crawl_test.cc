@@ -397,6 +397,7 @@ TEST(Crawl, RealFfmpegHlsAndDashCrawlClean) {
   std::filesystem::create_directories(dir / "hls");
   std::filesystem::create_directories(dir / "ts");
   std::filesystem::create_directories(dir / "dash");
+  std::filesystem::create_directories(dir / "single");
   const std::string in =
       "ffmpeg -hide_banner -loglevel error -nostdin -y -f lavfi -i testsrc=size=160x90:rate=25 "
       "-f lavfi -i sine=frequency=1000:sample_rate=48000 -t 6 -c:v libx264 -preset ultrafast "
@@ -419,11 +420,18 @@ TEST(Crawl, RealFfmpegHlsAndDashCrawlClean) {
                          (dir / "dash/manifest.mpd").string() + "'")
                             .c_str()),
             0);
+  // One file per Representation, a SegmentList of SegmentURL@mediaRange.
+  ASSERT_EQ(std::system((in + "-f dash -seg_duration 2 -single_file 1 -use_template 0 "
+                               "-use_timeline 0 -adaptation_sets 'id=0,streams=v id=1,streams=a' '" +
+                         (dir / "single/manifest.mpd").string() + "'")
+                            .c_str()),
+            0);
   TestHttpServer server([&](const TestHttpServer::Request& r) { return ServeFile(dir, r.path); });
   fetch::FetchOptions o;
   o.allow_private = true;
   fetch::CurlFetcher fetcher(o);
-  for (const char* target : {"/hls/master.m3u8", "/ts/master.m3u8", "/dash/manifest.mpd"}) {
+  for (const char* target :
+       {"/hls/master.m3u8", "/ts/master.m3u8", "/dash/manifest.mpd", "/single/manifest.mpd"}) {
     SCOPED_TRACE(target);
     auto result = Crawl(server.Url(target), fetcher, 1.7e9);
     ASSERT_TRUE(result.ok()) << result.status().ToString();
