@@ -258,7 +258,11 @@ MediaSegment ParseMedia(std::string_view bytes, const InitSegment* init, Finding
         out->Add(RuleId::kMp4BoxSizeInvalid, 0, "trun declares " + std::to_string(n) + " samples but is too short for them.", b.path);
         return;
       }
-      for (uint32_t i = 0; i < n; ++i) {
+      if (per == 0) {  // every sample takes the defaults: no loop over a hostile 2^32 count
+        f.duration += static_cast<uint64_t>(n) * t.default_duration;
+        total_size += static_cast<uint64_t>(n) * t.default_size;
+      }
+      for (uint32_t i = 0; per != 0 && i < n; ++i) {
         uint32_t d = t.default_duration, s = t.default_size;
         if (flags & 0x100) r.U32(&d);
         if (flags & 0x200) r.U32(&s);
