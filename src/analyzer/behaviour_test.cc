@@ -92,7 +92,7 @@ const std::set<std::string> kCoveredElsewhere = {
     "variant_codecs_mismatch_media", "variant_codecs_inconsistent",
     "variant_target_duration_mismatch", "variant_segments_misaligned",
     "variant_discontinuity_sequence_mismatch", "dash_segment_duration_mismatch",
-    "dash_codecs_mismatch_media",
+    "dash_codecs_mismatch_media", "dash_bandwidth_exceeded", "dash_bandwidth_overstated",
     // live/live_monitor_test.cc (scripted reloads, fake clock, real ffmpeg live HLS)
     "live_playlist_stale", "live_media_sequence_regressed", "live_segment_changed",
     "live_segment_vanished", "live_segment_reappeared", "live_discontinuity_sequence_inconsistent",

@@ -1,5 +1,6 @@
 // libFuzzer target: the ISO-BMFF box reader and the fMP4/CMAF checks on arbitrary bytes, as an
-// init segment, as a media segment with and without that init, and as a two-segment sequence.
+// init segment, as a media segment with and without that init, as a two-segment sequence, and
+// as a Segment Index (sidx).
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -15,5 +16,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   cmaf::MediaSegment b = cmaf::ParseMedia(bytes, nullptr, &f);
   cmaf::CheckSequence({a, b}, {"a", "b"}, &f);
   for (const auto& [id, t] : init.tracks) (void)cmaf::SegmentDuration(a, init, id);
+  (void)cmaf::ParseSidx(bytes);
   return 0;
 }

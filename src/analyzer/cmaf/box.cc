@@ -258,7 +258,11 @@ MediaSegment ParseMedia(std::string_view bytes, const InitSegment* init, Finding
         out->Add(RuleId::kMp4BoxSizeInvalid, 0, "trun declares " + std::to_string(n) + " samples but is too short for them.", b.path);
         return;
       }
-      for (uint32_t i = 0; i < n; ++i) {
+      if (per == 0) {  // every sample takes the defaults: no loop over a hostile 2^32 count
+        f.duration += static_cast<uint64_t>(n) * t.default_duration;
+        total_size += static_cast<uint64_t>(n) * t.default_size;
+      }
+      for (uint32_t i = 0; per != 0 && i < n; ++i) {
         uint32_t d = t.default_duration, s = t.default_size;
         if (flags & 0x100) r.U32(&d);
         if (flags & 0x200) r.U32(&s);
@@ -326,6 +330,57 @@ std::optional<double> SegmentDuration(const MediaSegment& seg, const InitSegment
   for (const auto& f : seg.fragments)
     if (f.track_id == track_id) total += f.duration;
   return static_cast<double>(total) / it->second.timescale;
+}
+
+std::optional<Sidx> ParseSidx(std::string_view bytes) {
+  size_t pos = 0;
+  for (size_t boxes = 0; pos + 8 <= bytes.size() && boxes < kMaxBoxes; ++boxes) {
+    Reader h(bytes.substr(pos));
+    uint32_t size32 = 0;
+    h.U32(&size32);
+    std::string_view type = bytes.substr(pos + 4, 4);
+    uint64_t size = size32, header = 8;
+    if (size32 == 1) {
+      if (!h.Skip(4) || !h.U64(&size)) return std::nullopt;
+      header = 16;
+    } else if (size32 == 0) {
+      size = bytes.size() - pos;  // to the end of the input
+    }
+    if (size < header) return std::nullopt;
+    if (type != "sidx") {
+      if (size > bytes.size() - pos) return std::nullopt;
+      pos += size;
+      continue;
+    }
+    if (size > bytes.size() - pos) return std::nullopt;  // truncated
+    Reader r(bytes.substr(pos + header, size - header));
+    uint8_t version;
+    uint32_t flags, reference_id, u32;
+    Sidx out;
+    if (!r.FullBox(&version, &flags) || !r.U32(&reference_id) || !r.U32(&out.timescale))
+      return std::nullopt;
+    if (version == 0) {
+      if (!r.U32(&u32)) return std::nullopt;
+      out.earliest_presentation_time = u32;
+      if (!r.U32(&u32)) return std::nullopt;
+      out.first_offset = u32;
+    } else if (!r.U64(&out.earliest_presentation_time) || !r.U64(&out.first_offset)) {
+      return std::nullopt;
+    }
+    if (!r.U32(&u32)) return std::nullopt;  // reserved(16) reference_count(16)
+    uint32_t count = u32 & 0xFFFF;
+    if (static_cast<uint64_t>(count) * 12 > r.remaining()) return std::nullopt;
+    out.references.reserve(count);
+    for (uint32_t i = 0; i < count; ++i) {
+      uint32_t type_size, duration, sap;
+      r.U32(&type_size);
+      r.U32(&duration);
+      r.U32(&sap);
+      out.references.push_back({(type_size >> 31) != 0, type_size & 0x7FFFFFFF, duration});
+    }
+    return out;
+  }
+  return std::nullopt;
 }
 
 }  // namespace avtrace::analyzer::cmaf

@@ -69,6 +69,23 @@ MediaSegment ParseMedia(std::string_view bytes, const InitSegment* init, Finding
 void CheckSequence(const std::vector<MediaSegment>& segments, const std::vector<std::string>& names,
                    Findings* out);
 
+// A Segment Index (sidx, ISO/IEC 14496-12 §8.16.3): what DASH SegmentBase@indexRange points at.
+// Each reference gives a subsegment's exact size and duration, so bit rates can be measured
+// without downloading the media.
+struct SidxReference {
+  bool is_index = false;     // reference_type 1: points at another sidx (hierarchical index)
+  uint32_t size = 0;         // referenced_size, bytes
+  uint32_t duration = 0;     // subsegment_duration, sidx timescale units
+};
+struct Sidx {
+  uint32_t timescale = 0;
+  uint64_t earliest_presentation_time = 0, first_offset = 0;
+  std::vector<SidxReference> references;
+};
+// The first top-level sidx in `bytes` (which may hold other boxes before it); nullopt when there
+// is none or it is truncated. Pure; bounded by the input size.
+std::optional<Sidx> ParseSidx(std::string_view bytes);
+
 // Total duration in seconds of `track_id` in the segment, using the init's timescale.
 std::optional<double> SegmentDuration(const MediaSegment& seg, const InitSegment& init,
                                       uint32_t track_id);

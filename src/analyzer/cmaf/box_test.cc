@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -135,6 +136,22 @@ std::string Fragment(uint32_t seq, uint32_t track, uint32_t tfdt, uint32_t sampl
   // Samples start right after the mdat header, relative to the moof (default-base-is-moof).
   uint32_t offset = static_cast<uint32_t>(moof(0).size() + 8 + data_shift);
   return moof(offset) + BoxOf("mdat", std::string(4 * samples, 'x'));
+}
+
+// A trun whose samples all take tfhd's defaults may declare 2^32-1 of them in 16 bytes: the
+// duration is computed, not looped (a hostile segment must not cost seconds of CPU).
+TEST(Mp4Rules, DefaultOnlyTrunWithHugeSampleCountIsCheap) {
+  std::string traf = BoxOf("tfhd", U32(0x020018) + U32(1) + U32(1000) + U32(4)) +
+                     BoxOf("tfdt", U32(0) + U32(0)) + BoxOf("trun", U32(0) + U32(0xFFFFFFFFu));
+  Findings f;
+  auto t0 = std::chrono::steady_clock::now();
+  MediaSegment seg = ParseMedia(BoxOf("moof", BoxOf("mfhd", U32(0) + U32(1)) + BoxOf("traf", traf)) +
+                                    BoxOf("mdat", "x"),
+                                nullptr, &f);
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 0.5);
+  ASSERT_EQ(seg.fragments.size(), 1u);
+  EXPECT_EQ(seg.fragments[0].samples, 0xFFFFFFFFu);
+  EXPECT_EQ(seg.fragments[0].duration, 0xFFFFFFFFull * 1000);
 }
 
 TEST(Mp4Rules, SyntheticFailures) {

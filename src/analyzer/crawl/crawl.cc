@@ -331,22 +331,117 @@ class HlsCrawl {
   size_t sampled_segments_ = 0;
 };
 
+// One measured media segment (or sidx subsegment) of a Representation.
+struct BitrateSample {
+  uint64_t number = 0;  // segment number, or subsegment index for a sidx
+  double bits = 0, seconds = 0;
+};
+
+// The DASH bit-rate rules for one Representation (ISO/IEC 23009-1 §5.3.5.2). @bandwidth B is
+// not a peak: delivered continuously at B from the start of any segment, the Representation
+// plays out without stalling once B x minBufferTime (M) bits have been received. The last byte of
+// a run of consecutive segments k..i is needed at the latest when the run's playout ends, so the
+// run must satisfy bits(k..i) <= B x (M + duration(k..i)). With the 10% tolerance of the HLS
+// rule (variant_bandwidth_exceeded; encoders' rate control, e.g. ffmpeg's -b:v, is nominal) the
+// check is bits(k..i) - 1.1 B duration(k..i) <= 1.1 B M for every run; the worst run ending at i
+// is found in one pass (x_i + max(0, worst run ending at i-1)). A short segment that is dense
+// but small is absorbed by the buffer; only a sustained or large excess fires.
+// The warning fires when the measured average is below 10% of B: a declaration ten times too
+// high (a unit slip, a copy-pasted value) that makes clients pick this Representation wrongly.
+void CheckBandwidth(const dash::Representation& rep, const std::vector<BitrateSample>& samples,
+                    double min_buffer, const std::string& source, const std::string& location,
+                    Findings* f) {
+  if (rep.bandwidth == 0 || samples.empty()) return;
+  const double bw = static_cast<double>(rep.bandwidth), allowed = 1.1 * bw;
+  double total_bits = 0, total_seconds = 0, peak = 0;
+  double worst = 0;  // worst excess of a run ending at the current sample
+  size_t run_start = 0;
+  double reported_excess = allowed * min_buffer;
+  std::optional<std::pair<size_t, size_t>> violation;  // the worst violating run [k, i]
+  double vbits = 0, vseconds = 0;
+  double run_bits = 0, run_seconds = 0;
+  for (size_t i = 0; i < samples.size(); ++i) {
+    const BitrateSample& s = samples[i];
+    total_bits += s.bits;
+    total_seconds += s.seconds;
+    if (s.seconds > 0) peak = std::max(peak, s.bits / s.seconds);
+    double x = s.bits - allowed * s.seconds;
+    if (i == 0 || worst <= 0) {
+      worst = x;
+      run_start = i;
+      run_bits = s.bits;
+      run_seconds = s.seconds;
+    } else {
+      worst += x;
+      run_bits += s.bits;
+      run_seconds += s.seconds;
+    }
+    if (worst > reported_excess) {
+      reported_excess = worst;
+      violation = std::make_pair(run_start, i);
+      vbits = run_bits;
+      vseconds = run_seconds;
+    }
+  }
+  std::string count = std::to_string(samples.size()) + " " + source;
+  if (violation) {
+    auto [k, i] = *violation;
+    std::string run = k == i ? "segment " + std::to_string(samples[k].number)
+                             : "segments " + std::to_string(samples[k].number) + "-" +
+                                   std::to_string(samples[i].number);
+    f->Add(RuleId::kDashBandwidthExceeded, rep.line,
+           "Representation '" + rep.id + "': " + run + (k == i ? " carries " : " carry ") +
+               FormatNumber(std::round(vbits / 100.0) / 10.0) + " kbit in " +
+               FormatNumber(vseconds) + " s (" + Kbps(vbits / std::max(vseconds, 1e-9)) +
+               "; peak segment " + Kbps(peak) + ", " + count + "), more than 110% of @bandwidth " +
+               Kbps(bw) + " delivers in that time plus minBufferTime " +
+               FormatNumber(min_buffer) + " s.",
+           location);
+  }
+  if (total_seconds > 0 && total_bits / total_seconds < 0.1 * bw)
+    f->Add(RuleId::kDashBandwidthOverstated, rep.line,
+           "Representation '" + rep.id + "': measured " + Kbps(total_bits / total_seconds) +
+               " over " + FormatNumber(total_seconds) + " s (" + count +
+               ") is below 10% of @bandwidth " + Kbps(bw) + ".",
+           location);
+}
+
 void CrawlDash(const std::string& final_url, const dash::Mpd& mpd, double now,
                fetch::Fetcher& fetcher, const CrawlOptions& options, Report* report) {
   Findings f;
   size_t reps = 0, segments = 0;
+  const double min_buffer = mpd.min_buffer_time.value_or(0);
   for (const auto& period : mpd.periods) {
     for (const auto& as : period.adaptation_sets) {
       for (const auto& rep : as.representations) {
         if (reps >= options.max_representations) break;
         ++reps;
         const dash::SegmentInfo& si = rep.segments;
-        std::optional<dash::Segment> seg;
+        const double timescale = static_cast<double>(si.timescale);
+        // The sampled segments: the first segments_per_representation of a static MPD, the
+        // newest ones up to the live edge of a dynamic MPD. `primary` (the first of a static
+        // MPD, the live edge of a dynamic one) also goes through the ISO-BMFF rules.
+        std::vector<dash::Segment> sample;
+        size_t primary = 0;
         if (mpd.dynamic) {
-          seg = dash::LiveEdge(mpd, period, rep, now);
+          if (mpd.availability_start_time) {
+            std::vector<dash::Segment> all = dash::ExpandSegments(mpd, period, rep, now);
+            const double base = *mpd.availability_start_time + period.computed_start;
+            // As dash::LiveEdge: the newest segment fully available at `now`.
+            for (size_t i = all.size(); i-- > 0;) {
+              double end = base + all[i].start + static_cast<double>(all[i].duration) / timescale;
+              if (end - si.availability_time_offset > now + 1e-9) continue;
+              size_t n = std::min(i + 1, std::max<size_t>(options.segments_per_representation, 1));
+              sample.assign(all.begin() + static_cast<std::ptrdiff_t>(i + 1 - n),
+                            all.begin() + static_cast<std::ptrdiff_t>(i + 1));
+              primary = sample.size() - 1;
+              break;
+            }
+          }
         } else {
-          auto all = dash::ExpandSegments(mpd, period, rep);
-          if (!all.empty()) seg = all.front();
+          std::vector<dash::Segment> all = dash::ExpandSegments(mpd, period, rep);
+          size_t n = std::min(all.size(), std::max<size_t>(options.segments_per_representation, 1));
+          sample.assign(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(n));
         }
         cmaf::InitSegment init;
         bool have_init = false;
@@ -377,29 +472,75 @@ void CrawlDash(const std::string& final_url, const dash::Mpd& mpd, double now,
                     url);
           }
         }
-        if (!seg || seg->url.empty()) continue;
-        auto resp = fetcher.Fetch(seg->url, FetchKind::kSegment);
-        if (!resp.ok()) {
-          f.Add(RuleId::kCrawlFetchFailed, rep.line, resp.status().message(), seg->url);
+        const bool init_timed = have_init && !init.tracks.empty();
+        std::vector<BitrateSample> rates;
+        // SegmentBase: the sidx at @indexRange gives every subsegment's exact size and duration,
+        // so the whole Representation is measured without downloading any media.
+        if (si.kind == dash::SegmentInfo::Kind::kBase && !si.index_range.empty() &&
+            !rep.base_url.empty() && rep.base_url != final_url) {
+          auto resp = fetcher.Fetch(rep.base_url, FetchKind::kSegment, si.index_range);
+          if (!resp.ok()) {
+            f.Add(RuleId::kCrawlFetchFailed, rep.line, resp.status().message(), rep.base_url);
+          } else if (auto sidx = cmaf::ParseSidx(resp->body); sidx && sidx->timescale > 0) {
+            bool hierarchical = false;
+            for (const auto& r : sidx->references) hierarchical |= r.is_index;
+            for (size_t i = 0; i < sidx->references.size() && !hierarchical; ++i) {
+              const auto& r = sidx->references[i];
+              rates.push_back({i + 1, 8.0 * r.size, r.duration / static_cast<double>(sidx->timescale)});
+            }
+            CheckBandwidth(rep, rates, min_buffer, "subsegments in the sidx", rep.base_url, &f);
+          }
           continue;
         }
-        ++segments;
-        Findings box;
-        cmaf::MediaSegment media = cmaf::ParseMedia(resp->body, have_init ? &init : nullptr, &box);
-        for (auto x : box.Take()) {
-          x.location = seg->url;
-          x.line = rep.line;
-          f.Append({std::move(x)});
+        for (size_t k = 0; k < sample.size(); ++k) {
+          const dash::Segment& seg = sample[k];
+          if (seg.url.empty()) continue;
+          double want = si.timescale > 0 && seg.duration > 0
+                            ? static_cast<double>(seg.duration) / timescale
+                            : 0;
+          // SegmentURL@mediaRange: the size is known without a fetch (as HLS byte ranges).
+          uint64_t first = 0, last = 0;
+          size_t dash_pos = seg.range.find('-');
+          bool sized = dash_pos != std::string::npos &&
+                       ParseDecimalInt(std::string_view(seg.range).substr(0, dash_pos), &first) &&
+                       ParseDecimalInt(std::string_view(seg.range).substr(dash_pos + 1), &last) &&
+                       first <= last;
+          if (k != primary && sized && want > 0) {
+            rates.push_back({seg.number, 8.0 * static_cast<double>(last - first + 1), want});
+            continue;
+          }
+          auto resp = fetcher.Fetch(seg.url, FetchKind::kSegment, seg.range);
+          if (!resp.ok()) {
+            f.Add(RuleId::kCrawlFetchFailed, rep.line, resp.status().message(), seg.url);
+            continue;
+          }
+          ++segments;
+          Findings box;
+          cmaf::MediaSegment media = cmaf::ParseMedia(resp->body, have_init ? &init : nullptr, &box);
+          std::optional<double> measured;
+          if (init_timed) measured = cmaf::SegmentDuration(media, init, init.tracks.begin()->first);
+          if (k == primary) {
+            for (auto x : box.Take()) {
+              x.location = seg.url;
+              x.line = rep.line;
+              f.Append({std::move(x)});
+            }
+            if (measured && want > 0 && std::fabs(*measured - want) > std::max(0.05, 0.05 * want))
+              f.Add(RuleId::kDashSegmentDurationMismatch, rep.line,
+                    "Segment " + std::to_string(seg.number) + " lasts " + FormatNumber(*measured) +
+                        " s; the MPD says " + FormatNumber(want) + " s.",
+                    seg.url);
+          }
+          // The bit rate uses the MPD's duration, else the segment's own (trun) duration.
+          double seconds = want > 0 ? want : measured.value_or(0);
+          if (seconds > 0)
+            // A server that ignores Range answers 200 with the whole file: count the range.
+            rates.push_back({seg.number,
+                             8.0 * static_cast<double>(sized ? last - first + 1 : resp->body.size()),
+                             seconds});
         }
-        if (have_init && !init.tracks.empty() && si.timescale > 0 && seg->duration > 0) {
-          auto got = cmaf::SegmentDuration(media, init, init.tracks.begin()->first);
-          double want = static_cast<double>(seg->duration) / static_cast<double>(si.timescale);
-          if (got && std::fabs(*got - want) > std::max(0.05, 0.05 * want))
-            f.Add(RuleId::kDashSegmentDurationMismatch, rep.line,
-                  "Segment " + std::to_string(seg->number) + " lasts " + FormatNumber(*got) +
-                      " s; the MPD says " + FormatNumber(want) + " s.",
-                  seg->url);
-        }
+        CheckBandwidth(rep, rates, min_buffer, "sampled segments",
+                       sample.empty() ? rep.base_url : sample.front().url, &f);
       }
     }
   }

@@ -12,9 +12,15 @@
 //    Number, Discontinuity Sequence Numbers, audio codecs per AUDIO group.
 //  HLS Media Playlist: its first segments are fetched (availability, Content-Type).
 //  DASH MPD: per Representation (at most max_representations), the initialization segment and
-//    one media segment (the first; for a dynamic MPD the newest available at `now`) are fetched
-//    and run through the ISO-BMFF/CMAF checks, their duration compared with the MPD's, and the
-//    init's sample entries compared with @codecs.
+//    segments_per_representation media segments (the first ones; for a dynamic MPD the newest
+//    ones up to the live edge at `now`) are fetched. The first (dynamic: the live-edge) segment
+//    runs through the ISO-BMFF/CMAF checks and its duration is compared with the MPD's; the
+//    init's sample entries are compared with @codecs; the sampled segments' bit rate is checked
+//    against @bandwidth with the minBufferTime buffer model of ISO/IEC 23009-1 §5.3.5.2
+//    (dash_bandwidth_exceeded) and for a declaration ten times too high
+//    (dash_bandwidth_overstated). SegmentBase with @indexRange: the sidx is fetched and every
+//    subsegment is measured from its reference sizes, without downloading media; SegmentURL
+//    @mediaRange sizes are taken from the ranges (only the first range is fetched).
 //
 // Every fetch goes through the one Fetcher (so a CurlFetcher reuses connections and applies the
 // SSRF policy on every request). Failures after the first fetch become crawl_fetch_failed
@@ -36,6 +42,10 @@ struct CrawlOptions {
   size_t segments_per_variant = 3;
   size_t max_playlists = 64;
   size_t max_representations = 16;
+  // DASH: media segments fetched per Representation for the @bandwidth check (the first ones of
+  // a static MPD, the newest ones up to the live edge of a dynamic MPD); SegmentBase needs none
+  // (the sidx at @indexRange gives every subsegment's size).
+  size_t segments_per_representation = 3;
 };
 
 // `now_unix` is the wall clock (seconds) for DASH live-edge rules.

@@ -204,8 +204,11 @@ void Parser::MergeSegmentInfo(const pugi::xml_node& n, SegmentInfo* info) {
   if (pugi::xml_node tl = Child(s, "SegmentTimeline")) ReadTimeline(tl, info);
   if (list) {
     info->list_media.clear();
-    for (const auto& u : Children(list, "SegmentURL"))
+    info->list_media_range.clear();
+    for (const auto& u : Children(list, "SegmentURL")) {
       info->list_media.push_back(Attr(u, "media").value());
+      info->list_media_range.push_back(Attr(u, "mediaRange").value());
+    }
     if (info->list_media.empty()) Add(RuleId::kDashSegmentListEmpty, list, "SegmentList has no SegmentURL.");
   }
 }
@@ -496,6 +499,7 @@ std::vector<Segment> ExpandSegments(const Mpd& mpd, const Period& period, const 
       s.duration = dur;
       s.start = static_cast<double>(k * dur) / ts;
       s.url = ResolveUrl(rep.base_url, si.list_media[k]);
+      if (k < si.list_media_range.size()) s.range = si.list_media_range[k];
       out.push_back(std::move(s));
     }
   }

@@ -43,6 +43,7 @@ struct SegmentInfo {
   std::vector<TimelineEntry> timeline;
   bool has_timeline = false;
   std::vector<std::string> list_media;  // SegmentList SegmentURL@media
+  std::vector<std::string> list_media_range;  // SegmentURL@mediaRange ("" when absent), same order
   int line = 0;
 };
 
@@ -95,6 +96,7 @@ struct Segment {
   uint64_t duration = 0;  // timescale units
   double start = 0;       // seconds in the period (after presentationTimeOffset)
   std::string url;        // resolved against the BaseURL chain
+  std::string range;      // SegmentURL@mediaRange ("first-last" bytes of url), "" for all of it
 };
 
 bool LooksLikeMpd(std::string_view text);

@@ -3,12 +3,19 @@
 // per hop, size limit, timeout, content type, connection reuse.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "analyzer/fetch/address.h"
 #include "analyzer/fetch/content_type.h"
 #include "analyzer/fetch/fetcher.h"
+#include "analyzer/fetch/resolve.h"
 #include "analyzer/fetch/test_http_server.h"
 
 namespace avtrace::analyzer::fetch {
@@ -307,6 +314,114 @@ TEST_F(FetcherTest, ContentTypes) {
   EXPECT_EQ(seg_as_manifest.status().code(), StatusCode::kUnsupportedMediaType);
   auto missing = f.Fetch(server_.Url("/nope"), FetchKind::kManifest);
   EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+}
+
+// ---- DNS resolution under a deadline (resolve.h) --------------------------------------------
+
+// A resolver that blocks until released, then answers 127.0.0.1: a hung DNS server, made
+// deterministic. Its state is shared with the helper threads, which may outlive a test's call.
+struct HungResolver {
+  struct State {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool released = false;
+    std::atomic<int> calls{0};
+  };
+  std::shared_ptr<State> state = std::make_shared<State>();
+  Resolver resolver() const {
+    return [s = state](const std::string&) -> Result<std::vector<IpAddress>> {
+      ++s->calls;
+      std::unique_lock<std::mutex> lock(s->mu);
+      s->cv.wait(lock, [&] { return s->released; });
+      return std::vector<IpAddress>{*ParseIpLiteral("127.0.0.1")};
+    };
+  }
+  // Lets every parked lookup finish and waits until their threads are gone.
+  void ReleaseAndDrain() const {
+    {
+      std::lock_guard<std::mutex> lock(state->mu);
+      state->released = true;
+    }
+    state->cv.notify_all();
+    for (int i = 0; i < 500 && OutstandingLookups() > 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    EXPECT_EQ(OutstandingLookups(), 0);
+  }
+};
+
+TEST_F(FetcherTest, HungResolverTimesOutWithinTheRequestDeadline) {
+  HungResolver hung;
+  FetchOptions o = Lab();
+  o.resolver = hung.resolver();
+  o.total_timeout_seconds = 0.25;
+  CurlFetcher f{o};
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = f.Fetch("http://media.example.test:" + std::to_string(port_) + "/ok.m3u8",
+                   FetchKind::kManifest);
+  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(r.status().code(), StatusCode::kDeadlineExceeded) << r.status().ToString();
+  // The rest of the 250 ms time limit, to the millisecond.
+  EXPECT_TRUE(r.status().message().starts_with("DNS resolution of media.example.test timed out after 2"))
+      << r.status().message();
+  EXPECT_TRUE(r.status().message().ends_with(" ms")) << r.status().message();
+  EXPECT_GE(s, 0.2);
+  EXPECT_LT(s, 1.5);
+  EXPECT_EQ(server_.requests(), 0);
+  // The connect timeout bounds the lookup too, when it is the shorter of the two.
+  FetchOptions c = Lab();
+  c.resolver = hung.resolver();
+  c.connect_timeout_seconds = 0.1;
+  CurlFetcher g{c};
+  auto r2 = g.Fetch("http://media.example.test/ok.m3u8", FetchKind::kManifest);
+  EXPECT_EQ(r2.status().message(), "DNS resolution of media.example.test timed out after 100 ms");
+  hung.ReleaseAndDrain();
+  EXPECT_EQ(hung.state->calls.load(), 2);
+}
+
+TEST_F(FetcherTest, InjectedResolverIsCheckedAndPinned) {
+  Resolver local = [](const std::string& host) -> Result<std::vector<IpAddress>> {
+    if (host != "media.example.test") return Unavailable("cannot resolve " + host);
+    return std::vector<IpAddress>{*ParseIpLiteral("127.0.0.1")};
+  };
+  FetchOptions lab = Lab();
+  lab.resolver = local;
+  CurlFetcher f{lab};
+  std::string url = "http://media.example.test:" + std::to_string(port_) + "/ok.m3u8";
+  auto ok = f.Fetch(url, FetchKind::kManifest);
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();  // the name reached 127.0.0.1 via the pin
+  FetchOptions strict;
+  strict.resolver = local;
+  CurlFetcher g{strict};
+  EXPECT_EQ(g.Fetch(url, FetchKind::kManifest).status().code(), StatusCode::kPermissionDenied);
+  auto unknown = f.Fetch("http://other.example.test/x", FetchKind::kManifest);
+  EXPECT_EQ(unknown.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(OutstandingLookups(), 0);
+}
+
+// A dead resolver parks at most kMaxOutstandingLookups threads; further lookups fail at once
+// without calling it, and lookups work again once the parked ones finish.
+TEST(Resolve, OutstandingLookupsAreBounded) {
+  HungResolver hung;
+  for (int i = 0; i < kMaxOutstandingLookups; ++i)
+    EXPECT_EQ(ResolveWithDeadline(hung.resolver(), "h" + std::to_string(i),
+                                  std::chrono::milliseconds(1))
+                  .status()
+                  .code(),
+              StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(OutstandingLookups(), kMaxOutstandingLookups);
+  auto t0 = std::chrono::steady_clock::now();
+  auto refused = ResolveWithDeadline(hung.resolver(), "one-more", std::chrono::seconds(5));
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 0.5);
+  EXPECT_EQ(refused.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(refused.status().message().find("one-more"), std::string::npos);
+  hung.ReleaseAndDrain();
+  auto again = ResolveWithDeadline(hung.resolver(), "again", std::chrono::seconds(5));
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(FormatIp(again->front()), "127.0.0.1");
+  // The system resolver behind the same deadline (a literal needs no DNS server).
+  auto sys = ResolveWithDeadline({}, "127.0.0.1", std::chrono::seconds(5));
+  ASSERT_TRUE(sys.ok()) << sys.status().ToString();
+  EXPECT_EQ(FormatIp(sys->front()), "127.0.0.1");
 }
 
 }  // namespace

@@ -1,15 +1,16 @@
 #include "analyzer/fetch/fetcher.h"
 
 #include <curl/curl.h>
-#include <netdb.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <chrono>
 #include <mutex>
 #include <optional>
 #include <vector>
 
 #include "analyzer/fetch/address.h"
+#include "analyzer/fetch/resolve.h"
 
 namespace avtrace::analyzer::fetch {
 namespace {
@@ -44,7 +45,9 @@ std::string Refusal(const IpAddress& ip, const FetchOptions& o) {
   return o.allow_private ? std::string() : BlockedRange(ip);
 }
 
-Result<Target> CheckTarget(const std::string& url, const FetchOptions& options) {
+// `dns_timeout` bounds the host name lookup (resolve.h).
+Result<Target> CheckTarget(const std::string& url, const FetchOptions& options,
+                           std::chrono::milliseconds dns_timeout) {
   std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> u(curl_url(), curl_url_cleanup);
   if (!u) return Internal("curl_url failed");
   if (curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK)
@@ -75,23 +78,15 @@ Result<Target> CheckTarget(const std::string& url, const FetchOptions& options) 
                     t.host + " is in a blocked address range (" + why + ")");
     return t;
   }
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* res = nullptr;
-  int rc = getaddrinfo(lookup.c_str(), nullptr, &hints, &res);
-  if (rc != 0 || res == nullptr)
-    return Unavailable("cannot resolve " + t.host + ": " + gai_strerror(rc));
-  std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> guard(res, freeaddrinfo);
+  ASSIGN_OR_RETURN(std::vector<IpAddress> addresses,
+                   ResolveWithDeadline(options.resolver, lookup, dns_timeout));
   std::optional<IpAddress> first;
-  for (addrinfo* a = res; a != nullptr; a = a->ai_next) {
-    auto ip = FromSockaddr(a->ai_addr);
-    if (!ip) continue;
+  for (const IpAddress& ip : addresses) {
     // Every address is checked, not just the one we would use: a name with one public and one
     // private address is refused as a whole.
-    std::string why = Refusal(*ip, options);
+    std::string why = Refusal(ip, options);
     if (!why.empty())
-      return Status(StatusCode::kPermissionDenied, t.host + " resolves to " + FormatIp(*ip) +
+      return Status(StatusCode::kPermissionDenied, t.host + " resolves to " + FormatIp(ip) +
                                                        ", which is blocked (" + why + ")");
     if (!first) first = ip;
   }
@@ -195,7 +190,13 @@ Result<FetchResponse> CurlFetcher::Fetch(std::string_view url_in, FetchKind kind
     if (hop > options_.max_redirects)
       return FailedPrecondition("more than " + std::to_string(options_.max_redirects) +
                                 " redirects, last to " + url);
-    ASSIGN_OR_RETURN(Target t, CheckTarget(url, options_));
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
+    if (left.count() <= 0) return DeadlineExceeded("time limit reached before fetching " + url);
+    // Name resolution is part of connecting (as in curl's CURLOPT_CONNECTTIMEOUT), so it gets
+    // at most the connect timeout, and never more than what is left of the call's time limit.
+    auto dns_timeout = std::min(
+        left, std::chrono::milliseconds(static_cast<int64_t>(options_.connect_timeout_seconds * 1000)));
+    ASSIGN_OR_RETURN(Target t, CheckTarget(url, options_, dns_timeout));
     auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(
                          deadline - SteadyClock::now()).count();
     if (remaining <= 0) return DeadlineExceeded("time limit reached before fetching " + url);

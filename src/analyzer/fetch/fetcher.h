@@ -6,8 +6,9 @@
 // redirect hop, CurlFetcher:
 //   1. parses the URL with libcurl's own URL parser (no parser mismatch), accepts only http and
 //      https, and refuses user:password@ credentials and empty hosts;
-//   2. resolves the host itself (getaddrinfo) and refuses the request if ANY resolved address is
-//      in a blocked range (fetch/address.h: private, loopback, link-local, multicast, CGNAT,
+//   2. resolves the host itself (getaddrinfo on a helper thread, bounded by the connect timeout
+//      and what is left of total_timeout: fetch/resolve.h) and refuses the request if ANY
+//      resolved address is in a blocked range (fetch/address.h: private, loopback, link-local, multicast, CGNAT,
 //      documentation, benchmarking, reserved, ULA, and IPv6 forms embedding such IPv4);
 //   3. PINS the checked address for the connection (CURLOPT_RESOLVE) and verifies, in libcurl's
 //      open-socket callback, that the address actually connected to is the pinned one, so DNS
@@ -25,8 +26,10 @@
 // server must never set it from anything a client sends (request body, query, header): a
 // server-side probe takes it from the server's own configuration only.
 //
-// Known limit: getaddrinfo has no timeout of its own; a hanging resolver delays the call beyond
-// total_timeout (the system resolver's own timeouts then apply).
+// A hung resolver cannot block the caller: the lookup is abandoned at its deadline
+// (DeadlineExceeded "DNS resolution of <host> timed out after N ms"), and at most
+// kMaxOutstandingLookups abandoned lookups may still be running process-wide before further
+// ones fail at once (Unavailable).
 //
 // Threads: a CurlFetcher is not thread-safe (one curl handle); use one per thread. Errors, as
 // Status codes: InvalidArgument (bad URL, scheme, credentials), PermissionDenied (blocked
@@ -44,6 +47,7 @@
 
 #include "analyzer/fetch/address.h"
 #include "analyzer/fetch/content_type.h"
+#include "analyzer/fetch/resolve.h"
 #include "core/status.h"
 
 namespace avtrace::analyzer::fetch {
@@ -59,6 +63,9 @@ struct FetchOptions {
   size_t max_segment_bytes = 32u << 20;
   int max_redirects = 5;
   std::string user_agent = "avtrace-check";
+  // Host name lookup (blocking; run under a deadline, see resolve.h). Empty: getaddrinfo.
+  // Tests inject names and hung resolvers here.
+  Resolver resolver;
 };
 
 struct FetchResponse {
