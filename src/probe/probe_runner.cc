@@ -199,6 +199,7 @@ ProbeRunner::ProbeRunner(ProbeRunnerOptions options, SubmitFn submit, metrics::R
     fo.total_timeout_seconds = options_.timeout_seconds;
     fo.connect_timeout_seconds = std::min(5.0, options_.timeout_seconds);
     fo.user_agent = "avtrace-probe";
+    fo.cancel = &cancel_;
     options_.fetcher_factory = [fo] { return std::make_unique<fetch::CurlFetcher>(fo); };
   }
 }
@@ -588,6 +589,7 @@ void ProbeRunner::Stop() {
     std::lock_guard lock(mu_);
     stopping_ = true;
   }
+  cancel_.store(true);
   cv_.notify_all();
   for (auto& w : workers_)
     if (w.joinable()) w.join();

@@ -29,8 +29,8 @@
 // allow_private comes only from the server's config (ProbeRunnerOptions), never from a request.
 //
 // Ownership: borrows the sink's target, registry and clock (must outlive the runner).
-// Threads: every public method is thread-safe. Lifecycle: construct, Start(), ..., Stop() (joins
-// the workers after their current fetch; the destructor calls it). Errors: Status codes, see
+// Threads: every public method is thread-safe. Lifecycle: construct, Start(), ..., Stop() (aborts
+// the fetches in flight and joins the workers; the destructor calls it). Errors: Status codes, see
 // each method; fetch and submit failures become findings and counters, never exceptions.
 
 #include <atomic>
@@ -155,6 +155,7 @@ class ProbeRunner {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;
+  std::atomic<bool> cancel_{false};  // aborts fetches in flight on Stop()
   std::vector<std::shared_ptr<Probe>> probes_;
   std::vector<std::shared_ptr<Target>> heap_;  // min-heap by due time
   std::vector<std::thread> workers_;

@@ -312,6 +312,30 @@ test('LL-HLS: blocking reloads for the next part over real HTTP; an origin that 
   }
 });
 
+test('SIGTERM while a probe waits on a hanging origin exits 0 promptly', async () => {
+  let requests = 0;
+  const hang = http.createServer(() => { requests++; });  // never answers
+  await new Promise((r) => hang.listen(0, '127.0.0.1', r));
+  const server = await startServer({
+    root: path.join(root, 's6'),
+    config: {
+      probe_settings: { allow_private: true, timeout: '60s' },
+      probes: [{ name: 'hang', url: `http://127.0.0.1:${hang.address().port}/live.m3u8` }],
+    },
+  });
+  try {
+    await pollUntil(() => requests > 0, { timeoutMs: 10000, what: 'the probe request reached the origin' });
+    const t0 = Date.now();
+    const st = await server.stop({ timeoutMs: 20000 });
+    assert.equal(st.code, 0, server.logTail());
+    assert.equal(st.escalated, false);
+    assert.ok(Date.now() - t0 < 5000, `shutdown took ${Date.now() - t0} ms`);
+  } finally {
+    hang.closeAllConnections();
+    await new Promise((r) => hang.close(r));
+  }
+});
+
 test('without allow_private a probe of a loopback origin is refused by the fetcher, whatever the request says', async () => {
   const server = await startServer({ root: path.join(root, 's3'), config: { probe_settings: { api_writes: true } } });
   try {

@@ -303,6 +303,29 @@ TEST_F(FetcherTest, Timeout) {
   EXPECT_LT(s, 2.0);
 }
 
+// The cancel flag aborts a transfer in progress (the server's shutdown of its probes).
+TEST_F(FetcherTest, CancelAbortsATransferInFlight) {
+  std::atomic<bool> cancel{false};
+  FetchOptions o = Lab();
+  o.cancel = &cancel;
+  CurlFetcher f{o};
+  EXPECT_TRUE(f.Fetch(server_.Url("/ok.m3u8"), FetchKind::kManifest).ok());
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    cancel.store(true);
+  });
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = f.Fetch(server_.Url("/slow.m3u8"), FetchKind::kManifest);  // answers after 3 s
+  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  stopper.join();
+  EXPECT_EQ(r.status().code(), StatusCode::kUnavailable) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("cancelled"), std::string::npos);
+  EXPECT_LT(s, 2.0);
+  // Once cancelled, nothing new starts.
+  EXPECT_EQ(f.Fetch(server_.Url("/ok.m3u8"), FetchKind::kManifest).status().code(),
+            StatusCode::kUnavailable);
+}
+
 TEST_F(FetcherTest, ContentTypes) {
   CurlFetcher f{Lab()};
   auto html = f.Fetch(server_.Url("/html"), FetchKind::kManifest);

@@ -139,6 +139,11 @@ struct CurlFetcher::Impl {
     return socket(address->family, address->socktype, address->protocol);
   }
 
+  // Non-zero aborts the transfer (CURLE_ABORTED_BY_CALLBACK) once the cancel flag is up.
+  static int Progress(void* clientp, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+    return static_cast<const std::atomic<bool>*>(clientp)->load() ? 1 : 0;
+  }
+
   static size_t Write(char* data, size_t size, size_t n, void* userp) {
     auto* self = static_cast<Impl*>(userp);
     size_t len = size * n;
@@ -241,8 +246,15 @@ Result<FetchResponse> CurlFetcher::Fetch(std::string_view url_in, FetchKind kind
     curl_easy_setopt(c, CURLOPT_USERAGENT, options_.user_agent.c_str());
     curl_easy_setopt(c, CURLOPT_RANGE, range_str.empty() ? nullptr : range_str.c_str());
     curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+    if (options_.cancel) {
+      curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, &Impl::Progress);
+      curl_easy_setopt(c, CURLOPT_XFERINFODATA, options_.cancel);
+      curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    }
+    if (options_.cancel && options_.cancel->load()) return Unavailable(url + ": cancelled");
 
     CURLcode rc = curl_easy_perform(c);
+    if (rc == CURLE_ABORTED_BY_CALLBACK) return Unavailable(url + ": cancelled");
     if (im.refused_socket)
       return Status(StatusCode::kPermissionDenied, url + ": " + im.refused_reason);
     if (im.type_rejected) {

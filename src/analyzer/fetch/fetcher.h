@@ -37,6 +37,7 @@
 // DeadlineExceeded (timeout), PayloadTooLarge (size limit), UnsupportedMediaType (Content-Type),
 // FailedPrecondition (too many redirects), Internal (curl could not be set up).
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -66,6 +67,10 @@ struct FetchOptions {
   // Host name lookup (blocking; run under a deadline, see resolve.h). Empty: getaddrinfo.
   // Tests inject names and hung resolvers here.
   Resolver resolver;
+  // When set and true, a transfer in progress is aborted (within ~a second: curl's progress
+  // callback) and the call returns Unavailable("... cancelled"). The server's probes set it on
+  // shutdown; it must outlive the fetcher.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct FetchResponse {
