@@ -95,6 +95,7 @@ Status Server::Impl::Start() {
     o.host = host;
     o.port = port;
     o.max_body_bytes = config_.otlp_http.max_body_bytes;
+    o.max_inflight_body_bytes = config_.otlp_http.max_inflight_body_bytes;
     o.error_renderer = ingest::RenderOtlpServerError;
     otlp_ = std::make_unique<ingest::OtlpHttpReceiver>(
         ingest::OtlpHttpOptions::FromConfig(config_.otlp_http),

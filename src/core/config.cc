@@ -163,6 +163,7 @@ Status Apply(const Loader& L, const YAML::Node& root, Config* c) {
           {"otlp_http", map({{"enabled", bol(&c->otlp_http.enabled)},
                              {"listen", str(&c->otlp_http.listen)},
                              {"max_body_bytes", u64(&c->otlp_http.max_body_bytes)},
+                             {"max_inflight_body_bytes", u64(&c->otlp_http.max_inflight_body_bytes)},
                              {"cors_allowed_origins", list(&c->otlp_http.cors_allowed_origins)}})},
           {"otlp_grpc", map({{"enabled", bol(&c->otlp_grpc.enabled)},
                              {"listen", str(&c->otlp_grpc.listen)}})},
@@ -257,6 +258,8 @@ Status Validate(const Config& c, const std::string& origin) {
     return bad("pipeline.queue_max_items and queue_max_bytes must be > 0");
   if (c.pipeline.commit_max_items == 0) return bad("pipeline.commit_max_items must be > 0");
   if (c.otlp_http.max_body_bytes == 0) return bad("otlp_http.max_body_bytes must be > 0");
+  if (c.otlp_http.max_inflight_body_bytes < c.otlp_http.max_body_bytes)
+    return bad("otlp_http.max_inflight_body_bytes must be at least max_body_bytes");
   if (c.player.rate_limit.capacity == 0 || c.player.rate_limit.max_buckets == 0)
     return bad("player.rate_limit.capacity and max_buckets must be > 0");
   const auto& ps = c.player.session;
@@ -347,6 +350,7 @@ std::string DumpConfig(const Config& c) {
   out << YAML::Key << "enabled" << YAML::Value << c.otlp_http.enabled;
   out << YAML::Key << "listen" << YAML::Value << c.otlp_http.listen;
   out << YAML::Key << "max_body_bytes" << YAML::Value << c.otlp_http.max_body_bytes;
+  out << YAML::Key << "max_inflight_body_bytes" << YAML::Value << c.otlp_http.max_inflight_body_bytes;
   out << YAML::Key << "cors_allowed_origins" << YAML::Value;
   list(c.otlp_http.cors_allowed_origins);
   out << YAML::EndMap;

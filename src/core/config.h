@@ -28,6 +28,7 @@ struct Config {
     bool enabled = true;
     std::string listen = "127.0.0.1:4318";
     uint64_t max_body_bytes = 64ull << 20;  // after decompression
+    uint64_t max_inflight_body_bytes = 256ull << 20;  // all bodies being read or awaiting commit
     std::vector<std::string> cors_allowed_origins;  // "*" allows any
   } otlp_http;
 

@@ -76,6 +76,10 @@ class ServerState {
 
   bool TryAcquireInflight();
   void ReleaseInflight();
+  // The global budget for request bodies being read or waiting for their answer
+  // (max_inflight_body_bytes); false when `bytes` more would exceed it.
+  bool TryReserveBody(uint64_t bytes);
+  void ReleaseBody(uint64_t bytes);
   // Posts an answer to the session's strand unless the server has stopped.
   void PostAnswer(const std::weak_ptr<Session>& session, HttpResponse response);
   // Posts `fn` to the session's strand; false when the server has stopped or the session is gone.
@@ -100,6 +104,9 @@ class ServerState {
 
   std::atomic<bool> stopping_{false};
   std::atomic<uint32_t> inflight_{0};
+  std::atomic<uint64_t> body_bytes_{0};
+  prometheus::Gauge* body_bytes_gauge_;
+  prometheus::Counter* body_budget_rejected_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::unordered_map<Session*, std::shared_ptr<Session>> sessions_;  // guarded by mu_
@@ -171,6 +178,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void ReadHeader() {
     if (state_->stopping()) return CloseNow();
+    ReleaseBody();
     phase_ = Phase::kIdle;
     parser_.emplace();
     parser_->header_limit(opts().max_header_bytes);
@@ -207,6 +215,13 @@ class Session : public std::enable_shared_from_this<Session> {
                                          " bytes exceeds the limit of " +
                                          std::to_string(opts().max_body_bytes) + " bytes"));
     }
+    // The global body budget: a known length is reserved up front (so a flood of large uploads
+    // is answered 503 before any body is read), a chunked body chunk by chunk as it arrives.
+    if (auto length = parser_->content_length()) {
+      if (!ReserveBody(*length)) return RejectForBudget();
+    } else if (parser_->chunked()) {
+      parser_->on_chunk_body(on_chunk_);
+    }
     if (beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
       continue_.emplace(http::status::continue_, version_);
       stream_.expires_after(opts().write_timeout);
@@ -236,6 +251,7 @@ class Session : public std::enable_shared_from_this<Session> {
                                      "request headers exceed the limit of " +
                                          std::to_string(opts().max_header_bytes) + " bytes"));
     }
+    if (body_budget_exceeded_) return RejectForBudget();
     if (ec == http::error::body_limit) {
       return ReplyAndClose(Error(
           413, "payload_too_large",
@@ -313,6 +329,26 @@ class Session : public std::enable_shared_from_this<Session> {
     }
   }
 
+  bool ReserveBody(uint64_t bytes) {
+    if (!state_->TryReserveBody(bytes)) return false;
+    body_reserved_ += bytes;
+    return true;
+  }
+  void ReleaseBody() {
+    if (body_reserved_ == 0) return;
+    state_->ReleaseBody(body_reserved_);
+    body_reserved_ = 0;
+  }
+  void RejectForBudget() {
+    body_budget_exceeded_ = false;
+    HttpResponse r = Error(503, "unavailable",
+                           "the server is reading too many request bodies at once (" +
+                               std::to_string(opts().max_inflight_body_bytes) +
+                               " bytes); retry later");
+    r.headers.Set("Retry-After", "1");
+    ReplyAndClose(std::move(r));
+  }
+
   void ReplyAndClose(HttpResponse response) {
     keep_alive_ = false;
     linger_ = true;  // the request was not read to its end
@@ -332,6 +368,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Write(HttpResponse r) {
+    ReleaseBody();  // the request is answered; its body is no longer held for it
     if (r.stream) return StartStream(std::move(r));
     phase_ = Phase::kWriting;
     if (state_->stopping()) keep_alive_ = false;
@@ -388,6 +425,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (phase_ == Phase::kClosed) return;
     phase_ = Phase::kClosed;
     ReleaseInflight();
+    ReleaseBody();
     error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
     stream_.close();
@@ -415,6 +453,20 @@ class Session : public std::enable_shared_from_this<Session> {
   bool keep_alive_ = true;
   bool linger_ = false;
   bool holds_inflight_ = false;
+  uint64_t body_reserved_ = 0;         // bytes of the global body budget this request holds
+  bool body_budget_exceeded_ = false;  // a chunk did not fit: answer 503, not 413
+  // Chunked bodies: reserve each chunk from the budget, then keep it (Beast type-erases this
+  // callback by reference, so it lives as long as the session).
+  std::function<size_t(uint64_t, beast::string_view, error_code&)> on_chunk_ =
+      [this](uint64_t, beast::string_view chunk, error_code& ec) -> size_t {
+    if (!ReserveBody(chunk.size())) {
+      body_budget_exceeded_ = true;
+      ec = http::error::body_limit;
+      return 0;
+    }
+    parser_->get().body().append(chunk.data(), chunk.size());
+    return chunk.size();
+  };
   uint64_t started_nanos_ = 0;
   // Streaming state.
   std::shared_ptr<SessionStream> writer_;
@@ -494,6 +546,7 @@ class SessionStream final : public StreamWriter {
 
 Session::~Session() {
   if (writer_) writer_->MarkClosed();
+  ReleaseBody();
 }
 
 void Session::CloseNow() {
@@ -559,6 +612,12 @@ ServerState::ServerState(HttpServerOptions options, metrics::Registry* registry,
       &registry->Gauge("avtrace_http_connections", "Open HTTP connections", labels);
   inflight_gauge_ = &registry->Gauge("avtrace_http_requests_in_flight",
                                      "HTTP requests waiting for their handler's answer", labels);
+  body_bytes_gauge_ = &registry->Gauge(
+      "avtrace_http_body_bytes_in_flight",
+      "Bytes of request bodies being read or waiting for their answer", labels);
+  body_budget_rejected_ = &registry->Counter(
+      "avtrace_http_body_budget_rejected_total",
+      "Requests answered 503 because max_inflight_body_bytes was reached", labels);
   connections_total_ =
       &registry->Counter("avtrace_http_connections_total", "HTTP connections accepted", labels);
   connections_rejected_ = &registry->Counter(
@@ -629,6 +688,23 @@ bool ServerState::TryAcquireInflight() {
   } while (!inflight_.compare_exchange_weak(n, n + 1));
   inflight_gauge_->Increment();
   return true;
+}
+
+bool ServerState::TryReserveBody(uint64_t bytes) {
+  uint64_t n = body_bytes_.load();
+  do {
+    if (n + bytes > opts_.max_inflight_body_bytes) {
+      body_budget_rejected_->Increment();
+      return false;
+    }
+  } while (!body_bytes_.compare_exchange_weak(n, n + bytes));
+  body_bytes_gauge_->Increment(static_cast<double>(bytes));
+  return true;
+}
+
+void ServerState::ReleaseBody(uint64_t bytes) {
+  body_bytes_.fetch_sub(bytes);
+  body_bytes_gauge_->Decrement(static_cast<double>(bytes));
 }
 
 void ServerState::ReleaseInflight() {

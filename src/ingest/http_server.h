@@ -8,7 +8,8 @@
 // "Expect: 100-continue", bounds header and body sizes (431 / 413, then closes), times out idle
 // and slow connections, routes by method and path (router.h; 405 with Allow, 404 as JSON), and
 // sheds load: beyond max_connections a new connection gets a canned 503 and is closed; beyond
-// max_inflight requests waiting for a handler's answer a request gets 503 with Retry-After.
+// max_inflight requests waiting for a handler's answer a request gets 503 with Retry-After, and
+// so does a request whose body does not fit the global body budget (max_inflight_body_bytes).
 // Requests on one connection are handled one at a time (no pipelining), each connection on its
 // own strand, so a handler never runs twice concurrently for one connection.
 //
@@ -61,6 +62,11 @@ struct HttpServerOptions {
   uint32_t max_header_bytes = 32 * 1024;
   uint32_t max_connections = 1024;
   uint32_t max_inflight = 512;  // requests dispatched to handlers and not yet answered
+  // Bytes of request bodies being read or waiting for their answer, across all connections:
+  // a Content-Length is reserved before the body is read, a chunked body as its chunks arrive;
+  // beyond the budget the request gets 503 + Retry-After: 1 and the connection is closed.
+  // Bounds memory at far less than max_connections x max_body_bytes.
+  uint64_t max_inflight_body_bytes = 256ull << 20;
   std::chrono::milliseconds idle_timeout{60'000};  // waiting for (the headers of) a request
   std::chrono::milliseconds read_timeout{30'000};  // reading one request body
   std::chrono::milliseconds write_timeout{30'000};

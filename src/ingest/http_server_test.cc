@@ -417,6 +417,60 @@ TEST(HttpServerTest, MaxInflightRefusesWith503) {
   answerer.join();
 }
 
+// The global body budget: bodies held by requests waiting for their answer count against it; a
+// request that does not fit gets 503 + Retry-After before its body is read (Content-Length) or
+// as soon as a chunk does not fit (chunked); answering frees the budget again.
+TEST(HttpServerTest, BodyBudgetRefusesWith503AndRecovers) {
+  HttpServerOptions o;
+  o.max_inflight_body_bytes = 100;
+  Harness h(o);
+  Parked parked;
+  h.router().Exact("POST", "/slow", parked.handler());
+  h.Start();
+  Client a(h.port());
+  a.WriteRaw("POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 60\r\n\r\n" + std::string(60, 'a'));
+  auto [req, responder] = parked.Wait();
+  EXPECT_EQ(req.body.size(), 60u);
+  {
+    Client b(h.port());
+    b.WriteRaw("POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n");  // no body sent
+    Response r = b.Read();
+    EXPECT_EQ(r.result_int(), 503);
+    EXPECT_EQ(r[http::field::retry_after], "1");
+    EXPECT_NE(r.body().find("too many request bodies"), std::string::npos) << r.body();
+    EXPECT_TRUE(b.Closed());
+  }
+  {
+    Client b(h.port());  // chunked: the first chunks fit, the third does not
+    b.WriteRaw(
+        "POST /slow HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "a\r\n0123456789\r\na\r\n0123456789\r\n1e\r\n" + std::string(30, 'z') + "\r\n0\r\n\r\n");
+    Response r = b.Read();
+    EXPECT_EQ(r.result_int(), 503);
+    EXPECT_TRUE(b.Closed());
+  }
+  std::string metrics = h.registry().Serialize();
+  EXPECT_NE(metrics.find("avtrace_http_body_budget_rejected_total{server=\"t\"} 2"), std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("avtrace_http_body_bytes_in_flight{server=\"t\"} 60"), std::string::npos);
+  responder.Send(HttpResponse::Json(200, "{}"));
+  EXPECT_EQ(a.Read().result_int(), 200);
+  // Freed: a chunked body of 90 bytes fits now and arrives whole.
+  std::thread answerer([&] {
+    auto [r2, resp2] = parked.Wait();
+    resp2.Send(HttpResponse::WithBody(200, "text/plain", std::to_string(r2.body.size())));
+  });
+  Client c(h.port());
+  c.WriteRaw("POST /slow HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+             "2d\r\n" + std::string(45, 'q') + "\r\n2d\r\n" + std::string(45, 'q') + "\r\n0\r\n\r\n");
+  Response ok = c.Read();
+  EXPECT_EQ(ok.result_int(), 200);
+  EXPECT_EQ(ok.body(), "90");
+  answerer.join();
+  EXPECT_NE(h.registry().Serialize().find("avtrace_http_body_bytes_in_flight{server=\"t\"} 0"),
+            std::string::npos);
+}
+
 TEST(HttpServerTest, IdleTimeoutClosesConnection) {
   HttpServerOptions o;
   o.idle_timeout = std::chrono::milliseconds(100);

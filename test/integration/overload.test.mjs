@@ -164,3 +164,47 @@ test('overload: 429 with Retry-After, bounded memory, responsive health, durable
   removeTempRoot(root);
   assert.equal(st.code, 0, `graceful stop after overload: ${JSON.stringify(st)}\n${tail}`);
 });
+
+// Slow uploads: clients that announce large bodies and trickle them hold memory while they are
+// read. The global body budget (otlp_http.max_inflight_body_bytes) refuses what does not fit with
+// 503 + Retry-After before reading it, keeps the server's memory bounded, and frees up as soon
+// as the slow clients go away.
+test('slow uploads: body budget answers 503 + Retry-After and recovers', { timeout: 60000 }, async () => {
+  const net = await import('node:net');
+  const MiB = 1024 * 1024;
+  const server = await startServer({
+    config: { otlp_http: { max_body_bytes: 4 * MiB, max_inflight_body_bytes: 8 * MiB } },
+  });
+  const port = Number(new URL(server.otlp).port);
+  const slow = [];
+  try {
+    // Two clients reserve 4 MiB each and send one byte: the budget is full.
+    for (let i = 0; i < 2; i++) {
+      const s = net.connect(port, '127.0.0.1');
+      await new Promise((r) => s.once('connect', r));
+      s.write(`POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\nContent-Length: ${4 * MiB}\r\n\r\nx`);
+      slow.push(s);
+    }
+    await sleep(200);
+    const refused = await request(`${server.otlp}/v1/traces`, {
+      method: 'POST', headers: { 'Content-Type': 'application/x-protobuf' }, body: Buffer.alloc(1000),
+    });
+    assert.equal(refused.status, 503);
+    assert.equal(refused.headers['retry-after'], '1');
+    assert.match(decodeRpcStatus(refused.body).message, /too many request bodies/);
+    const metrics = await (await fetch(`${server.http}/metrics`)).text();
+    assert.match(metrics, /avtrace_http_body_budget_rejected_total\{server="otlp_http"\} [1-9]/);
+    assert.match(metrics, new RegExp(`avtrace_http_body_bytes_in_flight\\{server="otlp_http"\\} ${8 * MiB}`));
+    // The slow clients leave: the budget is free again and an ordinary export succeeds.
+    for (const s of slow) s.destroy();
+    await sleep(200);
+    const ok = await request(`${server.otlp}/v1/traces`, {
+      method: 'POST', headers: { 'Content-Type': 'application/x-protobuf' }, body: Buffer.alloc(0),
+    });
+    assert.equal(ok.status, 200);
+  } finally {
+    for (const s of slow) s.destroy();
+    assert.equal((await server.stop()).code, 0);
+    removeTempRoot(server.root);
+  }
+});
