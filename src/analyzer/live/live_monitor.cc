@@ -93,7 +93,7 @@ double LiveTracker::ObserveHls(std::string_view body, double now) {
   last_msn_ = m.media_sequence;
   std::map<uint64_t, Seen> current;
   for (const auto& s : m.segments)
-    current[s.sequence] = Seen{s.uri, s.duration, s.discontinuity_sequence};
+    current[s.sequence] = Seen{std::string(s.uri), s.duration, s.discontinuity_sequence};
   uint64_t before = new_segments_;
   Track(current, m.media_sequence, now, "MSN");
   // Latency: the wall clock minus the end of the newest segment, dated by the last explicit
