@@ -63,24 +63,30 @@ SegmentSummary CheckSegments(const Playlist& pl, Findings* out) {
   const double td = m.target_duration ? static_cast<double>(*m.target_duration) : 0;
   const double outlier_floor = m.target_duration ? 0.5 * td : 0.5 * mean;
 
+  // Loop invariants in locals: the Findings appends in the loop would otherwise make the
+  // compiler reload them for every segment.
+  const bool has_td = m.target_duration.has_value();
+  const uint64_t td_int = m.target_duration.value_or(0);
+  const bool endlist = m.endlist;
+  const size_t count = segs.size();
   bool key_seen = false, disc_seen = false, pdt_seen = false, gap_seen = false;
-  for (size_t i = 0; i < segs.size(); ++i) {
+  for (size_t i = 0; i < count; ++i) {
     const Segment& s = segs[i];
     if (!summary.first_part && !s.parts.empty()) summary.first_part = &s.parts.front();
     if (s.program_date_time) summary.any_pdt = true;
-    if (m.target_duration && RoundsAbove(s.duration, *m.target_duration))
+    if (has_td && RoundsAbove(s.duration, td_int))
       out->Add(RuleId::kHlsSegmentDurationExceedsTarget, s.line,
                "Segment duration " + Sec(s.duration) + " rounds above EXT-X-TARGETDURATION " +
                    Sec(td) + ".",
                std::string(s.uri));
-    const bool last = i + 1 == segs.size();
+    const bool last = i + 1 == count;
     const bool before_break = !last && (segs[i + 1].discontinuity || segs[i + 1].gap);
-    if (!(last && m.endlist) && !before_break && !s.gap && outlier_floor > 0 &&
+    if (!(last && endlist) && !before_break && !s.gap && outlier_floor > 0 &&
         s.duration < outlier_floor)
       out->Add(RuleId::kHlsSegmentDurationOutlier, s.line,
                "Segment duration " + Sec(s.duration) + " is below half the " +
-                   (m.target_duration ? "target duration (" + Sec(td) + ")."
-                                      : "mean segment duration (" + Sec(mean) + ")."),
+                   (has_td ? "target duration (" + Sec(td) + ")."
+                           : "mean segment duration (" + Sec(mean) + ")."),
                std::string(s.uri));
     if (s.key >= 0 && !key_seen) {
       key_seen = true;

@@ -47,24 +47,40 @@ class Attributes {
 };
 
 // The first `c` in [p, end), or end. Inline and 16 bytes at a time: lines are short, and a
-// library memchr call costs more than the search itself.
-const char* FindByte(const char* p, const char* end, char c) {
+// library memchr call costs more than the search itself. Bytes up to `readable` (>= end; the end
+// of the text buffer) may be read, so a short range still takes one 16-byte load.
+const char* FindByte(const char* p, const char* end, char c, const char* readable) {
 #if defined(__SSE2__)
   const __m128i needle = _mm_set1_epi8(c);
-  for (; end - p >= 16; p += 16) {
+  for (; p < end && readable - p >= 16; p += 16) {
     __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    if (int m = _mm_movemask_epi8(_mm_cmpeq_epi8(v, needle)))
-      return p + std::countr_zero(static_cast<unsigned>(m));
+    if (int m = _mm_movemask_epi8(_mm_cmpeq_epi8(v, needle))) {
+      const char* hit = p + std::countr_zero(static_cast<unsigned>(m));
+      return hit < end ? hit : end;
+    }
   }
+#else
+  (void)readable;
 #endif
   for (; p < end; ++p)
     if (*p == c) return p;
   return end;
 }
 
-// a == b, inline: for the few bytes of an EXTINF duration a memcmp call costs more.
-bool SameShort(std::string_view a, std::string_view b) {
+// a == b for two views into a buffer that ends at `readable`; one 16-byte compare when both are
+// that short and far enough from the end.
+bool SameShort(std::string_view a, std::string_view b, const char* readable) {
   if (a.size() != b.size()) return false;
+#if defined(__SSE2__)
+  if (a.size() <= 16 && readable - a.data() >= 16 && readable - b.data() >= 16) {
+    __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(a.data()));
+    __m128i y = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.data()));
+    unsigned differ = ~static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(x, y)));
+    return (differ & ((1u << a.size()) - 1)) == 0;
+  }
+#else
+  (void)readable;
+#endif
   for (size_t i = 0; i < a.size(); ++i)
     if (a[i] != b[i]) return false;
   return true;
@@ -91,21 +107,48 @@ bool IsUriUnsafeChar(unsigned char c) {
 }
 
 #if defined(__SSE2__)
-// Bit i set when byte i of `v` is one IsUriUnsafeChar rejects.
-int UriUnsafeMask(__m128i v) {
-  auto eq = [v](char c) { return _mm_cmpeq_epi8(v, _mm_set1_epi8(c)); };
+// Bit i set when byte i of `v` is one IsUriUnsafeChar rejects. Pairs that differ in one bit are
+// tested with one compare: (c | 2) == '>' is '<' or '>', (c | 2) == '^' is '\\' or '^',
+// (c | 1) == '}' is '|' or '}', (c | 4) == 0x7f is '{' or DEL.
+[[gnu::always_inline]] inline int UriUnsafeMask(__m128i v) {
+  auto eq = [](__m128i x, char c) { return _mm_cmpeq_epi8(x, _mm_set1_epi8(c)); };
+  const __m128i v1 = _mm_or_si128(v, _mm_set1_epi8(1));
+  const __m128i v2 = _mm_or_si128(v, _mm_set1_epi8(2));
+  const __m128i v4 = _mm_or_si128(v, _mm_set1_epi8(4));
   __m128i bad = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x20)), v);  // <= 0x20, unsigned
-  bad = _mm_or_si128(bad, _mm_or_si128(eq(0x7f), eq('"')));
-  bad = _mm_or_si128(bad, _mm_or_si128(eq('<'), eq('>')));
-  bad = _mm_or_si128(bad, _mm_or_si128(eq('\\'), eq('^')));
-  bad = _mm_or_si128(bad, _mm_or_si128(eq('`'), eq('{')));
-  bad = _mm_or_si128(bad, _mm_or_si128(eq('|'), eq('}')));
+  bad = _mm_or_si128(bad, _mm_or_si128(eq(v, '"'), eq(v, '`')));
+  bad = _mm_or_si128(bad, _mm_or_si128(eq(v2, '>'), eq(v2, '^')));
+  bad = _mm_or_si128(bad, _mm_or_si128(eq(v1, '}'), eq(v4, 0x7f)));
   return _mm_movemask_epi8(bad);
 }
 #endif
 
 // No control characters, spaces or the characters RFC 3986 excludes from URIs. Note that '{'
 // is excluded: a safe line contains no variable reference ("{$name}").
+// IsUriSafe for a view into a buffer that ends at `readable`: the bytes after the view may be
+// loaded (and ignored), so a short tail still takes one 16-byte compare. Inline: it runs for every
+// segment URI.
+[[gnu::always_inline]] inline bool IsUriSafeIn(std::string_view uri, const char* readable) {
+  const char* p = uri.data();
+  const size_t n = uri.size();
+  size_t i = 0;
+#if defined(__SSE2__)
+  int bad = 0;
+  for (; i + 16 <= n; i += 16) bad |= UriUnsafeMask(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i)));
+  if (i < n && readable - (p + i) >= 16) {
+    bad |= UriUnsafeMask(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i))) &
+           ((1 << (n - i)) - 1);
+    i = n;
+  }
+  if (bad) return false;
+#else
+  (void)readable;
+#endif
+  for (; i < n; ++i)
+    if (IsUriUnsafeChar(static_cast<unsigned char>(p[i]))) return false;
+  return true;
+}
+
 bool IsUriSafe(std::string_view uri) {
   const size_t n = uri.size();
   size_t i = 0;
@@ -179,9 +222,27 @@ class Parser {
   }
 
   void ScanEncoding();
+  // Offset in text_ of the first '\n' at or after `from` (text_.size() when none), from the
+  // bits ScanEncoding recorded.
+  size_t NextNewline(size_t from) const;
   void HandleTag(std::string_view name, std::string_view value);
   void HandleUri(std::string_view line);
+  [[gnu::noinline]] void HandleOtherUri(std::string_view line);
   void AddSegment(std::string_view uri);
+  // The next Segment from the pending state (takes parts_ and a sequence number).
+  Segment MakeSegment(std::string_view uri);
+  // Converts to MakeSegment(uri): segments.emplace_back(SegmentFromState{...}) so builds the
+  // Segment right in the vector's storage (copy elision through the conversion), where
+  // push_back(Segment{...}) builds a temporary and moves it, twice the stores. Segments are most
+  // of the parse's writes.
+  struct SegmentFromState {
+    Parser* parser;
+    std::string_view uri;
+    operator Segment() const { return parser->MakeSegment(uri); }
+  };
+  // Out of line, off AddSegment's hot path: the first segment; a pending EXT-X-BYTERANGE.
+  [[gnu::noinline]] void StartSegments();
+  [[gnu::noinline]] void ResolveRange(std::string_view uri);
   bool ParseAttrs(std::string_view tag, std::string_view value, Attributes* attrs);
   // `s` with {$name} references replaced; a view of `s` itself when it has none, else of a string
   // kept in the text buffer.
@@ -206,6 +267,8 @@ class Parser {
 
   void OnExtinfTag(std::string_view value);  // counts the tag, then OnExtinf
   void OnExtinf(std::string_view value);
+  // The part of OnExtinf that is not a repeat of the previous duration (kept out of line).
+  [[gnu::noinline]] void ParseExtinfDuration(std::string_view dur, bool has_comma);
   void OnKey(const Attributes& a, bool session);
   void OnMap(const Attributes& a);
   void OnPart(const Attributes& a);
@@ -220,6 +283,7 @@ class Parser {
   Findings* out_;
   int line_no_ = 0;
   int total_lines_ = 0;  // newlines in the text + 1, from ScanEncoding
+  std::vector<uint64_t> newline_bits_;  // bit i % 64 of word i / 64: text_[i] == '\n'
   Playlist pl_;
   Attributes attrs_;  // the current tag's attribute list (one tag at a time)
 
@@ -404,51 +468,65 @@ std::string_view Parser::Substitute(std::string_view s) {
 
 void Parser::ScanEncoding() {
   // §4.1: UTF-8, no BOM, no control characters but CR and LF. One pass, reports once each. Also
-  // counts the lines, which bounds the number of segments.
+  // counts the lines (which bounds the number of segments) and records where they end.
   bool bad_utf8 = false, control = false;
   int line = 1;
   const size_t n = text_.size();
   const char* p = text_.data();
+  newline_bits_.assign((n + 63) / 64, 0);
+  uint64_t* bits = newline_bits_.data();
   size_t i = 0;
 #if defined(__SSE2__)
-  // Newlines of plain chunks, counted per byte lane (each lane < 256) and added to `line` before
-  // any byte-by-byte walk needs it exact.
+  // Newlines of plain blocks, counted per byte lane (at most 4 per block, flushed before a lane
+  // can reach 256) and added to `line` before any byte-by-byte walk needs it exact.
   __m128i lane_newlines = _mm_setzero_si128();
-  int pending_chunks = 0;
+  int pending_blocks = 0;
   auto flush_newlines = [&] {
     __m128i sums = _mm_sad_epu8(lane_newlines, _mm_setzero_si128());
     line += _mm_cvtsi128_si32(sums) + _mm_cvtsi128_si32(_mm_srli_si128(sums, 8));
     lane_newlines = _mm_setzero_si128();
-    pending_chunks = 0;
+    pending_blocks = 0;
   };
 #endif
   while (i < n) {
-    size_t stop = n;  // where the byte-by-byte walk below may hand back to the chunked one
+    const size_t stop = std::min(n, (i | 63) + 1);  // the end of i's 64-byte block
 #if defined(__SSE2__)
-    if (i + 16 <= n) {
-      // A chunk of printable ASCII, TAB, CR and LF needs no closer look; count its newlines.
-      // The signed compare "< 0x20" also catches every byte >= 0x80.
-      __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
-      __m128i nl = _mm_cmpeq_epi8(v, _mm_set1_epi8('\n'));
-      __m128i allowed = _mm_or_si128(nl, _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\r')),
-                                                      _mm_cmpeq_epi8(v, _mm_set1_epi8('\t'))));
-      __m128i special = _mm_andnot_si128(allowed, _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)));
-      special = _mm_or_si128(special, _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)));
+    if (i % 64 == 0 && stop == i + 64) {
+      // A block of printable ASCII, TAB, CR and LF needs no closer look: record its newlines.
+      // As signed bytes, v + 1 < 0x21 is exactly: a control character, DEL or a byte >= 0x80;
+      // (v | 4) == '\r' is exactly TAB or CR.
+      uint64_t newlines = 0;
+      __m128i special = _mm_setzero_si128();
+      __m128i count = _mm_setzero_si128();
+      auto chunk = [&](int k) {
+        __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + 16 * k));
+        __m128i nl = _mm_cmpeq_epi8(v, _mm_set1_epi8('\n'));
+        __m128i tab_cr = _mm_cmpeq_epi8(_mm_or_si128(v, _mm_set1_epi8(4)), _mm_set1_epi8('\r'));
+        __m128i odd = _mm_cmplt_epi8(_mm_add_epi8(v, _mm_set1_epi8(1)), _mm_set1_epi8(0x21));
+        special = _mm_or_si128(special, _mm_andnot_si128(_mm_or_si128(nl, tab_cr), odd));
+        newlines |= uint64_t{static_cast<uint16_t>(_mm_movemask_epi8(nl))} << (16 * k);
+        count = _mm_add_epi8(count, nl);  // nl lanes are -1 or 0
+      };
+      chunk(0);  // unrolled by hand: -O2 keeps a loop
+      chunk(1);
+      chunk(2);
+      chunk(3);
       if (_mm_movemask_epi8(special) == 0) {
-        lane_newlines = _mm_sub_epi8(lane_newlines, nl);  // nl lanes are -1 or 0
-        if (++pending_chunks == 255) flush_newlines();
-        i += 16;
+        bits[i / 64] = newlines;
+        lane_newlines = _mm_sub_epi8(lane_newlines, count);
+        if (++pending_blocks == 63) flush_newlines();
+        i += 64;
         continue;
       }
-      stop = i + 16;
     }
     flush_newlines();
 #endif
-    while (i < stop) {
+    while (i < stop) {  // may end up to 3 bytes past `stop` (a UTF-8 sequence)
       unsigned char c = static_cast<unsigned char>(p[i]);
       if (c < 0x80) {
         if (c == '\n') {
           ++line;
+          bits[i / 64] |= uint64_t{1} << (i % 64);
         } else if ((c < 0x20 && c != '\r' && c != '\t') || c == 0x7f) {
           if (!control)
             out_->Add(RuleId::kHlsControlCharacters, line,
@@ -468,7 +546,7 @@ void Parser::ScanEncoding() {
         bad_utf8 = true;
         ++i;
       } else {
-        i += len;
+        i += len;  // continuation bytes are never '\n'
       }
     }
   }
@@ -476,6 +554,18 @@ void Parser::ScanEncoding() {
   flush_newlines();
 #endif
   total_lines_ = line;
+}
+
+size_t Parser::NextNewline(size_t from) const {
+  const size_t words = newline_bits_.size();
+  size_t w = from / 64;
+  if (w >= words) return text_.size();
+  uint64_t m = newline_bits_[w] & (~uint64_t{0} << (from % 64));
+  while (m == 0) {
+    if (++w == words) return text_.size();
+    m = newline_bits_[w];
+  }
+  return w * 64 + static_cast<size_t>(std::countr_zero(m));
 }
 
 void Parser::FinishPendingSegment(bool at_end) {
@@ -491,25 +581,30 @@ void Parser::OnExtinf(std::string_view value) {
   if (pending_extinf_) FinishPendingSegment(false);
   pending_extinf_ = true;
   pending_line_ = line_no_;
-  const char* comma_at = FindByte(value.data(), value.data() + value.size(), ',');
-  size_t comma = comma_at == value.data() + value.size()
-                     ? std::string_view::npos
-                     : static_cast<size_t>(comma_at - value.data());
-  std::string_view dur = value.substr(0, comma);
+  const char* const end = value.data() + value.size();
+  const char* readable = text_.data() + text_.size();
+  const char* comma = FindByte(value.data(), end, ',', readable);
+  const bool has_comma = comma != end;
+  std::string_view dur(value.data(), static_cast<size_t>(comma - value.data()));
   if (dur.empty() || !IsTrimmed(dur)) dur = Trim(dur);
-  pending_title_ = comma != std::string_view::npos ? value.substr(comma + 1) : std::string_view();
+  pending_title_ = has_comma ? std::string_view(comma + 1, static_cast<size_t>(end - comma - 1))
+                             : std::string_view();
   // Playlists repeat the same duration text ("6.006"); it already passed every check below.
-  if (comma != std::string_view::npos && !last_extinf_.empty() && SameShort(dur, last_extinf_)) {
+  if (has_comma && !last_extinf_.empty() && SameShort(dur, last_extinf_, readable)) {
     pending_duration_ = last_extinf_value_;
     return;
   }
+  ParseExtinfDuration(dur, has_comma);
+}
+
+void Parser::ParseExtinfDuration(std::string_view dur, bool has_comma) {
   double d;
   const bool ok = ParseDecimalFloat(dur, &d);
   if (!ok) {
     Add(RuleId::kHlsSegmentMalformedExtinf,
         "EXTINF duration '" + std::string(dur) + "' is not a non-negative decimal number.");
     d = 0;
-  } else if (comma == std::string_view::npos) {
+  } else if (!has_comma) {
     Add(RuleId::kHlsSegmentMalformedExtinf, "EXTINF has no comma after the duration.");
   }
   if (!has_float_extinf_ && d > 0 && !IsDecimalInteger(dur)) {
@@ -519,7 +614,7 @@ void Parser::OnExtinf(std::string_view value) {
   pending_duration_ = d;
   // Remember a duration that raised no finding; a repeat raises none either (the version need
   // above is already recorded or does not apply).
-  if (comma != std::string_view::npos && ok) {
+  if (has_comma && ok) {
     last_extinf_ = dur;
     last_extinf_value_ = d;
   }
@@ -826,6 +921,17 @@ void Parser::OnDefine(const Attributes& a) {
 }
 
 void Parser::HandleUri(std::string_view line) {
+  // The usual case: the URI of a segment announced by EXTINF, with nothing to substitute (a safe
+  // line has no '{'). HandleOtherUri does the same for it, with the rarer cases around.
+  if (pending_extinf_ && !pending_variant_ && IsUriSafeIn(line, text_.data() + text_.size())) {
+    pending_extinf_ = false;
+    AddSegment(line);
+    return;
+  }
+  HandleOtherUri(line);
+}
+
+void Parser::HandleOtherUri(std::string_view line) {
   if (pending_variant_) {
     pending_variant_ = false;
     variant_.uri = Substitute(line);
@@ -855,53 +961,60 @@ void Parser::HandleUri(std::string_view line) {
   AddSegment(uri);
 }
 
+void Parser::StartSegments() {
+  next_msn_ = pl_.media.media_sequence + (pl_.media.skip ? pl_.media.skip->skipped_segments : 0);
+  // Every further segment takes at least two more lines (EXTINF and URI).
+  // Capped: a huge input of blank lines must not reserve gigabytes.
+  size_t bound = static_cast<size_t>(std::max(0, total_lines_ - line_no_)) / 2 + 1;
+  pl_.media.segments.reserve(std::min(bound, size_t{1} << 16));
+  saw_segment_ = true;
+}
+
+void Parser::ResolveRange(std::string_view uri) {
+  if (!next_range_->offset) {
+    if (last_range_end_ && last_range_uri_ == uri) {
+      next_range_->offset = *last_range_end_;
+    } else {
+      out_->Add(RuleId::kHlsByterangeOrphan, pending_line_,
+                "EXT-X-BYTERANGE has no offset and the previous segment is not a sub-range of \"" +
+                    std::string(uri) + "\".");
+    }
+  }
+  if (next_range_->offset) last_range_end_ = *next_range_->offset + next_range_->length;
+  last_range_uri_ = uri;
+}
+
 void Parser::AddSegment(std::string_view uri) {
   auto& segments = pl_.media.segments;
-  if (!saw_segment_) {
-    next_msn_ = pl_.media.media_sequence + (pl_.media.skip ? pl_.media.skip->skipped_segments : 0);
-    // Every further segment takes at least two more lines (EXTINF and URI).
-    // Capped: a huge input of blank lines must not reserve gigabytes.
-    size_t bound = static_cast<size_t>(std::max(0, total_lines_ - line_no_)) / 2 + 1;
-    segments.reserve(std::min(bound, size_t{1} << 16));
-  }
-  saw_segment_ = true;
-  if (next_range_) {
-    if (!next_range_->offset) {
-      if (last_range_end_ && last_range_uri_ == uri) {
-        next_range_->offset = *last_range_end_;
-      } else {
-        out_->Add(RuleId::kHlsByterangeOrphan, pending_line_,
-                  "EXT-X-BYTERANGE has no offset and the previous segment is not a sub-range of \"" +
-                      std::string(uri) + "\".");
-      }
-    }
-    if (next_range_->offset) last_range_end_ = *next_range_->offset + next_range_->length;
-    last_range_uri_ = uri;
-  } else {
-    last_range_end_.reset();
-  }
+  if (!saw_segment_) StartSegments();
+  if (next_range_) ResolveRange(uri);
+  else last_range_end_.reset();
   if (next_discontinuity_) ++disc_seq_;
-  // Built whole and moved in: cheaper than value-initializing the element and then assigning.
-  segments.push_back(Segment{.duration = pending_duration_,
-                             .title = pending_title_,
-                             .uri = uri,
-                             .line = pending_line_,
-                             .uri_line = line_no_,
-                             .sequence = next_msn_++,
-                             .discontinuity_sequence = disc_seq_,
-                             .discontinuity = next_discontinuity_,
-                             .gap = next_gap_,
-                             .range = next_range_,
-                             .program_date_time = next_pdt_,
-                             .bitrate_kbps = current_bitrate_,
-                             .key = current_key_,
-                             .map = current_map_,
-                             .parts = std::move(parts_)});
+  segments.emplace_back(SegmentFromState{this, uri});
   parts_.clear();
   next_discontinuity_ = false;
   next_pdt_.reset();
   next_range_.reset();
   next_gap_ = false;
+}
+
+Segment Parser::MakeSegment(std::string_view uri) {
+  // Every member named: GCC clears a partly initialized aggregate with a slow `rep stos` first.
+  return Segment{.duration = pending_duration_,
+                 .title = pending_title_,
+                 .uri = uri,
+                 .line = pending_line_,
+                 .uri_line = line_no_,
+                 .sequence = next_msn_++,
+                 .discontinuity_sequence = disc_seq_,
+                 .discontinuity = next_discontinuity_,
+                 .gap = next_gap_,
+                 .range = next_range_,
+                 .program_date_time = next_pdt_,
+                 .bitrate_kbps = current_bitrate_,
+                 .key = current_key_,
+                 .map = current_map_,
+                 .parts = std::move(parts_)};
 }
 
 void Parser::OnExtinfTag(std::string_view value) {
@@ -1161,14 +1274,13 @@ Playlist Parser::Run() {
     t.remove_prefix(3);
   }
   ScanEncoding();
-  const char* const begin = t.data();
-  const char* const end = begin + t.size();
-  const char* pos = begin;
+  const char* const base = text_.data();
+  size_t pos = static_cast<size_t>(t.data() - base);  // past the BOM
   bool first_content = true;
   for (;;) {
-    const char* nl = FindByte(pos, end, '\n');
-    const bool last = nl == end;
-    std::string_view line(pos, static_cast<size_t>(nl - pos));
+    const size_t nl = NextNewline(pos);
+    const bool last = nl == text_.size();
+    std::string_view line(base + pos, nl - pos);
     pos = nl + 1;
     ++line_no_;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
@@ -1187,7 +1299,7 @@ Playlist Parser::Run() {
     }
     if (line[0] == '#') {
       if (line.size() >= 8 && std::memcmp(line.data(), "#EXTINF:", 8) == 0) {
-        OnExtinfTag(line.substr(8));  // the same as HandleTag("EXTINF", ...), minus the dispatch
+        OnExtinfTag(std::string_view(line.data() + 8, line.size() - 8));  // the same as HandleTag("EXTINF", ...), minus the dispatch
       } else if (StartsWith(line, "#EXT")) {
         size_t colon = line.find(':');
         std::string_view name = line.substr(1, colon == std::string_view::npos ? line.npos : colon - 1);
