@@ -72,22 +72,24 @@ SegmentSummary CheckSegments(const Playlist& pl, Findings* out) {
   bool key_seen = false, disc_seen = false, pdt_seen = false, gap_seen = false;
   for (size_t i = 0; i < count; ++i) {
     const Segment& s = segs[i];
-    if (!summary.first_part && !s.parts.empty()) summary.first_part = &s.parts.front();
-    if (s.program_date_time) summary.any_pdt = true;
     if (has_td && RoundsAbove(s.duration, td_int))
       out->Add(RuleId::kHlsSegmentDurationExceedsTarget, s.line,
                "Segment duration " + Sec(s.duration) + " rounds above EXT-X-TARGETDURATION " +
                    Sec(td) + ".",
                std::string(s.uri));
     const bool last = i + 1 == count;
-    const bool before_break = !last && (segs[i + 1].discontinuity || segs[i + 1].gap);
-    if (!(last && endlist) && !before_break && !s.gap && outlier_floor > 0 &&
-        s.duration < outlier_floor)
+    if (s.duration < outlier_floor && outlier_floor > 0 && !s.gap && !(last && endlist) &&
+        !(!last && (segs[i + 1].discontinuity || segs[i + 1].gap)))
       out->Add(RuleId::kHlsSegmentDurationOutlier, s.line,
                "Segment duration " + Sec(s.duration) + " is below half the " +
                    (has_td ? "target duration (" + Sec(td) + ")."
                            : "mean segment duration (" + Sec(mean) + ")."),
                std::string(s.uri));
+    // The rules below only concern segments that carry something: most carry nothing.
+    if (s.key < 0 && !s.discontinuity && !s.gap && !s.program_date_time && s.parts.empty())
+      continue;
+    if (!summary.first_part && !s.parts.empty()) summary.first_part = &s.parts.front();
+    if (s.program_date_time) summary.any_pdt = true;
     if (s.key >= 0 && !key_seen) {
       key_seen = true;
       const Key& k = m.keys[static_cast<size_t>(s.key)];

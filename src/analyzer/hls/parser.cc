@@ -125,30 +125,6 @@ bool IsUriUnsafeChar(unsigned char c) {
 
 // No control characters, spaces or the characters RFC 3986 excludes from URIs. Note that '{'
 // is excluded: a safe line contains no variable reference ("{$name}").
-// IsUriSafe for a view into a buffer that ends at `readable`: the bytes after the view may be
-// loaded (and ignored), so a short tail still takes one 16-byte compare. Inline: it runs for every
-// segment URI.
-[[gnu::always_inline]] inline bool IsUriSafeIn(std::string_view uri, const char* readable) {
-  const char* p = uri.data();
-  const size_t n = uri.size();
-  size_t i = 0;
-#if defined(__SSE2__)
-  int bad = 0;
-  for (; i + 16 <= n; i += 16) bad |= UriUnsafeMask(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i)));
-  if (i < n && readable - (p + i) >= 16) {
-    bad |= UriUnsafeMask(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i))) &
-           ((1 << (n - i)) - 1);
-    i = n;
-  }
-  if (bad) return false;
-#else
-  (void)readable;
-#endif
-  for (; i < n; ++i)
-    if (IsUriUnsafeChar(static_cast<unsigned char>(p[i]))) return false;
-  return true;
-}
-
 bool IsUriSafe(std::string_view uri) {
   const size_t n = uri.size();
   size_t i = 0;
@@ -923,7 +899,7 @@ void Parser::OnDefine(const Attributes& a) {
 void Parser::HandleUri(std::string_view line) {
   // The usual case: the URI of a segment announced by EXTINF, with nothing to substitute (a safe
   // line has no '{'). HandleOtherUri does the same for it, with the rarer cases around.
-  if (pending_extinf_ && !pending_variant_ && IsUriSafeIn(line, text_.data() + text_.size())) {
+  if (pending_extinf_ && !pending_variant_ && IsUriSafe(line)) {
     pending_extinf_ = false;
     AddSegment(line);
     return;
