@@ -52,6 +52,7 @@ bool ParseDurationArg(std::string_view s, double* out) {
 Report AnalyzeHlsText(std::string_view target, std::string_view text, hls::Playlist* model) {
   Report r;
   r.target = std::string(target);
+  r.facts.reserve(8);  // at most 8 below: no regrowth
   Findings f;
   hls::Playlist p = hls::Analyze(text, &f);
   switch (p.kind) {
