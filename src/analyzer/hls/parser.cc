@@ -3,10 +3,11 @@
 // attribute lists, URIs and every string in the model are views of that copy. Only values after
 // variable substitution are built (and kept in the same buffer).
 //
-// Hot path (a Media Playlist is mostly "#EXTINF:<d>,<title>" + URI line pairs): lines are found
-// with memchr, EXTINF and URI lines skip the general tag dispatch, the encoding scan and the URI
-// character check look at 16 bytes at a time (SSE2 where available), and segments are built in
-// place in a vector reserved from the line count.
+// Hot path (a Media Playlist is mostly "#EXTINF:<d>,<title>" + URI line pairs): the encoding
+// scan reads 64 bytes at a time (SSE2 where available, a byte loop otherwise) and records every
+// line feed in a bitmap that the line loop walks; EXTINF and URI lines skip the general tag
+// dispatch; the URI character check reads 16 bytes at a time; segments are built in place in a
+// vector reserved from the line count. docs/BENCHMARKS.md has the numbers.
 #include <algorithm>
 #include <bit>
 #include <cmath>

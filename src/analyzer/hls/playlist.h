@@ -11,8 +11,9 @@
 // after Parse; copies and moves of a Playlist share the buffer, so their views stay valid. A view
 // (or an element such as a Segment) copied out of the model is only valid while some Playlist
 // (or a copy of its `text` pointer) that owns the buffer is alive.
-// Threads: values only; the shared buffer is never written after Parse returns. Errors: Parse never fails: malformed input becomes findings and the
-// model keeps whatever could be read (lenient like players, strict in what it reports).
+// Threads: values only; the shared buffer is never written after Parse returns.
+// Errors: Parse never fails: malformed input becomes findings and the model keeps whatever could
+// be read (lenient like players, strict in what it reports).
 // Input size is the caller's business (the fetcher caps it).
 
 #include <cstdint>
