@@ -52,6 +52,7 @@ bool ParseDurationArg(std::string_view s, double* out) {
 Report AnalyzeHlsText(std::string_view target, std::string_view text, hls::Playlist* model) {
   Report r;
   r.target = std::string(target);
+  r.facts.reserve(8);  // at most 8 below: no regrowth
   Findings f;
   hls::Playlist p = hls::Analyze(text, &f);
   switch (p.kind) {
@@ -274,7 +275,11 @@ Result<CheckOptions> ParseCheckArgs(const std::vector<std::string>& args) {
 }
 
 std::vector<Report> AnalyzeBytes(std::string_view target, std::string_view bytes) {
-  if (hls::LooksLikeHls(bytes)) return {AnalyzeHlsText(target, bytes, nullptr)};
+  std::vector<Report> reports;  // filled in place: a braced list would copy the Report
+  if (hls::LooksLikeHls(bytes)) {
+    reports.push_back(AnalyzeHlsText(target, bytes, nullptr));
+    return reports;
+  }
   if (dash::LooksLikeMpd(bytes)) return {AnalyzeDashText(target, target, bytes, std::nullopt, nullptr)};
   if (cmaf::LooksLikeMp4(bytes)) return {AnalyzeMp4(target, bytes)};
   Report r;

@@ -50,10 +50,12 @@ bool ParseDecimalFloat(std::string_view s, double* out, bool signed_ok) {
   if (s.empty() || s.size() > 64) return false;
   size_t i = 0;
   if (signed_ok && s[0] == '-') i = 1;
-  size_t digits = 0, dots = 0;
+  size_t digits = 0, dots = 0, fraction_digits = 0;
+  uint64_t mantissa = 0;  // the first 19 digits, without the dot
   for (size_t k = i; k < s.size(); ++k) {
     if (IsDigit(s[k])) {
-      ++digits;
+      if (++digits <= 19) mantissa = mantissa * 10 + static_cast<uint64_t>(s[k] - '0');
+      fraction_digits += dots;
     } else if (s[k] == '.' && dots == 0 && k > i) {
       ++dots;
     } else {
@@ -61,6 +63,16 @@ bool ParseDecimalFloat(std::string_view s, double* out, bool signed_ok) {
     }
   }
   if (digits == 0) return false;
+  // Exact fast path (Clinger): with at most 15 digits the mantissa is an exact double, and so is
+  // 10^fraction_digits, so one IEEE division is correctly rounded: the very value from_chars
+  // returns. Durations such as "6.006" never reach from_chars.
+  static constexpr double kPow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                      1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+  if (digits <= 15) {
+    double v = static_cast<double>(mantissa) / kPow10[fraction_digits];
+    *out = i == 1 ? -v : v;
+    return true;
+  }
   auto r = std::from_chars(s.data(), s.data() + s.size(), *out);
   return r.ec == std::errc() && r.ptr == s.data() + s.size() && std::isfinite(*out);
 }
@@ -211,9 +223,9 @@ void AppendJsonEscaped(std::string_view s, std::string* out) {
 std::string FormatNumber(double v) {
   if (!std::isfinite(v)) return "0";
   if (v == std::floor(v) && std::fabs(v) < 1e15) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(v));
-    return buf;
+    char buf[32];  // to_chars: the digits of "%lld", without printf's cost
+    auto r = std::to_chars(buf, buf + sizeof buf, static_cast<long long>(v));
+    return std::string(buf, r.ptr);
   }
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.6f", v);

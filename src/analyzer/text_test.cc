@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <charconv>
+#include <cstring>
+#include <random>
+#include <string>
+
 namespace avtrace::analyzer {
 namespace {
 
@@ -28,6 +33,35 @@ TEST(Text, DecimalFloat) {
   EXPECT_FALSE(ParseDecimalFloat(".5", &d));
   EXPECT_FALSE(ParseDecimalFloat("1.2.3", &d));
   EXPECT_FALSE(ParseDecimalFloat("nan", &d));
+}
+
+// The short-input fast path must return exactly what std::from_chars returns.
+TEST(Text, DecimalFloatMatchesFromChars) {
+  std::mt19937_64 rng(42);
+  const char* fixed[] = {"0", "0.0", "6.", "6.006", "0.1", "0.3", "9.999999999999999",
+                         "123456789012345", "12345678901234.5", "0.000000000000001",
+                         "00000000000006.006", "4503599627370497", "1234567890123456789.5"};
+  auto same = [](std::string_view s, bool signed_ok) {
+    double fast = 0, ref = 0;
+    bool ok = ParseDecimalFloat(s, &fast, signed_ok);
+    auto r = std::from_chars(s.data(), s.data() + s.size(), ref);
+    ASSERT_TRUE(ok) << s;
+    ASSERT_EQ(r.ptr, s.data() + s.size()) << s;
+    EXPECT_EQ(std::memcmp(&fast, &ref, sizeof fast), 0) << s;
+  };
+  for (const char* s : fixed) same(s, false);
+  same("-0.0", true);
+  same("-2.5", true);
+  for (int i = 0; i < 20000; ++i) {
+    int digits = 1 + static_cast<int>(rng() % 18);
+    int dot = static_cast<int>(rng() % static_cast<uint64_t>(digits + 1));
+    std::string s;
+    for (int k = 0; k < digits; ++k) {
+      if (k == dot && k > 0) s += '.';
+      s += static_cast<char>('0' + rng() % 10);
+    }
+    same(s, false);
+  }
 }
 
 TEST(Text, Iso8601) {

@@ -383,7 +383,7 @@ void ProbeRunner::Step(const std::shared_ptr<Target>& t) {
         std::shared_ptr<Probe> probe = t->probe.lock();
         const size_t limit = probe ? probe->spec.max_playlists : 0;
         std::vector<std::pair<std::string, std::string>> urls;  // url, role
-        auto want = [&](const std::string& uri, const char* role) {
+        auto want = [&](std::string_view uri, const char* role) {
           if (uri.empty() || urls.size() >= limit) return;
           std::string u = analyzer::ResolveUrl(resp->url, uri);
           for (const auto& [have, r] : urls)

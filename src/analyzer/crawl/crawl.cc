@@ -52,7 +52,7 @@ class HlsCrawl {
   void Multivariant(const std::string& base, const hls::Playlist& master) {
     const auto& mv = master.multivariant;
     // Fetch every distinct playlist.
-    auto add = [&](const std::string& uri, int line) -> Child* {
+    auto add = [&](std::string_view uri, int line) -> Child* {
       if (uri.empty()) return nullptr;
       std::string url = ResolveUrl(base, uri);
       auto it = children_.find(url);
@@ -114,7 +114,7 @@ class HlsCrawl {
       size_t failing = 0, checked = 0;
       std::string missing_text;
       for (const auto& v : mv.variants) {
-        const std::string& group = r->type == "AUDIO"       ? v.audio
+        std::string_view group = r->type == "AUDIO"       ? v.audio
                                    : r->type == "VIDEO"     ? v.video
                                    : r->type == "SUBTITLES" ? v.subtitles
                                                             : v.closed_captions;
@@ -130,9 +130,9 @@ class HlsCrawl {
       }
       if (failing > 0)
         Master().Add(RuleId::kVariantCodecsMismatchMedia, r->line,
-                     "Rendition '" + r->name + "' holds " + missing_text + ", which the CODECS of " +
+                     "Rendition '" + std::string(r->name) + "' holds " + missing_text + ", which the CODECS of " +
                          std::to_string(failing) + " of " + std::to_string(checked) +
-                         " variants using group '" + r->group_id + "' do not list.",
+                         " variants using group '" + std::string(r->group_id) + "' do not list.",
                      c->url);
     }
     CompareVariants(variants);
@@ -231,7 +231,7 @@ class HlsCrawl {
 
   static const Child* DefaultRendition(
       const std::vector<std::pair<const hls::Rendition*, Child*>>& renditions,
-      const std::string& type, const std::string& group) {
+      std::string_view type, std::string_view group) {
     const Child* first = nullptr;
     for (const auto& [r, c] : renditions) {
       if (r->type != type || r->group_id != group || !c || c->sampled == 0) continue;
@@ -309,7 +309,7 @@ class HlsCrawl {
       std::set<std::string> audio;
       for (const auto& f : CodecFamilies(v.codecs))
         if (kAudio.count(f)) audio.insert(f);
-      by_group[v.audio].emplace(Join(audio), v.line);
+      by_group[std::string(v.audio)].emplace(Join(audio), v.line);
     }
     for (const auto& [group, sets] : by_group) {
       if (sets.size() < 2) continue;

@@ -84,7 +84,7 @@ std::string CodecFamily(std::string_view c) {
   return {};
 }
 
-std::set<std::string> CodecFamilies(const std::vector<std::string>& codecs) {
+std::set<std::string> CodecFamilies(const std::vector<std::string_view>& codecs) {
   std::set<std::string> out;
   for (const auto& c : codecs) {
     std::string f = CodecFamily(c);

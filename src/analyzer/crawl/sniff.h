@@ -20,7 +20,7 @@ namespace avtrace::analyzer::crawl {
 
 // "avc1.64001f" -> "avc"; "" for entries it does not know.
 std::string CodecFamily(std::string_view codec);
-std::set<std::string> CodecFamilies(const std::vector<std::string>& codecs);
+std::set<std::string> CodecFamilies(const std::vector<std::string_view>& codecs);
 
 std::set<std::string> SniffMp4Codecs(std::string_view init_bytes);
 std::set<std::string> SniffTsCodecs(std::string_view ts_bytes);

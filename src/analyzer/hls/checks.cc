@@ -29,7 +29,22 @@ bool IsAudioCodec(std::string_view c) {
   return false;
 }
 
-void CheckSegments(const Playlist& pl, Findings* out) {
+// What the one pass over the segments (CheckSegments) learns for the other rule groups, so that
+// they need not walk the segments again.
+struct SegmentSummary {
+  const PartialSegment* first_part = nullptr;  // of the first segment that has parts
+  bool any_pdt = false;                        // some segment has a PROGRAM-DATE-TIME
+};
+
+// std::llround(d) > target, without the libm call in the common case: llround rounds halves
+// away from zero, so d < target + 0.5 never rounds above (target + 0.5 is exact below 2^52).
+bool RoundsAbove(double d, uint64_t target) {
+  if (target < (uint64_t{1} << 52) && d < static_cast<double>(target) + 0.5) return false;
+  return std::llround(d) > static_cast<long long>(target);
+}
+
+SegmentSummary CheckSegments(const Playlist& pl, Findings* out) {
+  SegmentSummary summary;
   const MediaPlaylist& m = pl.media;
   const auto& segs = m.segments;
   if (!m.target_duration && m.target_duration_line == 0)
@@ -39,33 +54,46 @@ void CheckSegments(const Playlist& pl, Findings* out) {
   if (m.playlist_type == PlaylistType::kVod && !m.endlist)
     out->Add(RuleId::kHlsVodMissingEndlist, 1, "PLAYLIST-TYPE=VOD without EXT-X-ENDLIST.");
 
+  // The mean segment duration only matters without a target duration.
   double mean = 0;
-  for (const auto& s : segs) mean += s.duration;
-  if (!segs.empty()) mean /= static_cast<double>(segs.size());
+  if (!m.target_duration) {
+    for (const auto& s : segs) mean += s.duration;
+    if (!segs.empty()) mean /= static_cast<double>(segs.size());
+  }
   const double td = m.target_duration ? static_cast<double>(*m.target_duration) : 0;
   const double outlier_floor = m.target_duration ? 0.5 * td : 0.5 * mean;
 
+  // Loop invariants in locals: the Findings appends in the loop would otherwise make the
+  // compiler reload them for every segment.
+  const bool has_td = m.target_duration.has_value();
+  const uint64_t td_int = m.target_duration.value_or(0);
+  const bool endlist = m.endlist;
+  const size_t count = segs.size();
   bool key_seen = false, disc_seen = false, pdt_seen = false, gap_seen = false;
-  for (size_t i = 0; i < segs.size(); ++i) {
+  for (size_t i = 0; i < count; ++i) {
     const Segment& s = segs[i];
-    if (m.target_duration && std::llround(s.duration) > static_cast<long long>(*m.target_duration))
+    if (has_td && RoundsAbove(s.duration, td_int))
       out->Add(RuleId::kHlsSegmentDurationExceedsTarget, s.line,
                "Segment duration " + Sec(s.duration) + " rounds above EXT-X-TARGETDURATION " +
                    Sec(td) + ".",
-               s.uri);
-    const bool last = i + 1 == segs.size();
-    const bool before_break = !last && (segs[i + 1].discontinuity || segs[i + 1].gap);
-    if (!(last && m.endlist) && !before_break && !s.gap && outlier_floor > 0 &&
-        s.duration < outlier_floor)
+               std::string(s.uri));
+    const bool last = i + 1 == count;
+    if (s.duration < outlier_floor && outlier_floor > 0 && !s.gap && !(last && endlist) &&
+        !(!last && (segs[i + 1].discontinuity || segs[i + 1].gap)))
       out->Add(RuleId::kHlsSegmentDurationOutlier, s.line,
                "Segment duration " + Sec(s.duration) + " is below half the " +
-                   (m.target_duration ? "target duration (" + Sec(td) + ")."
-                                      : "mean segment duration (" + Sec(mean) + ")."),
-               s.uri);
+                   (has_td ? "target duration (" + Sec(td) + ")."
+                           : "mean segment duration (" + Sec(mean) + ")."),
+               std::string(s.uri));
+    // The rules below only concern segments that carry something: most carry nothing.
+    if (s.key < 0 && !s.discontinuity && !s.gap && !s.program_date_time && s.parts.empty())
+      continue;
+    if (!summary.first_part && !s.parts.empty()) summary.first_part = &s.parts.front();
+    if (s.program_date_time) summary.any_pdt = true;
     if (s.key >= 0 && !key_seen) {
       key_seen = true;
       const Key& k = m.keys[static_cast<size_t>(s.key)];
-      out->Add(RuleId::kHlsEncryptionPresent, k.line, "Segments are encrypted with METHOD=" + k.method + ".");
+      out->Add(RuleId::kHlsEncryptionPresent, k.line, "Segments are encrypted with METHOD=" + std::string(k.method) + ".");
     }
     if (s.discontinuity && !disc_seen) {
       disc_seen = true;
@@ -78,7 +106,7 @@ void CheckSegments(const Playlist& pl, Findings* out) {
     }
     if (s.gap && !gap_seen) {
       gap_seen = true;
-      out->Add(RuleId::kHlsGapPresent, s.line, "Segment is marked EXT-X-GAP.", s.uri);
+      out->Add(RuleId::kHlsGapPresent, s.line, "Segment is marked EXT-X-GAP.", std::string(s.uri));
     }
     if (i > 0 && s.program_date_time && segs[i - 1].program_date_time && !s.discontinuity) {
       double expected = *segs[i - 1].program_date_time + segs[i - 1].duration;
@@ -87,12 +115,12 @@ void CheckSegments(const Playlist& pl, Findings* out) {
         out->Add(RuleId::kHlsProgramDateTimeJump, s.line,
                  "PROGRAM-DATE-TIME " + FormatIso8601(*s.program_date_time) + " is " +
                      Sec(delta) + " off the previous segment's date plus duration.",
-                 s.uri);
+                 std::string(s.uri));
     }
   }
   if (!m.maps.empty())
     out->Add(RuleId::kHlsInitSegmentPresent, m.maps.front().line,
-             "Segments have an initialization section \"" + m.maps.front().uri + "\".");
+             "Segments have an initialization section \"" + std::string(m.maps.front().uri) + "\".");
 
   // §6.2.2: segments may not be removed below three target durations. A young stream (media
   // sequence 0, nothing removed yet) is allowed to be short.
@@ -101,14 +129,13 @@ void CheckSegments(const Playlist& pl, Findings* out) {
     out->Add(RuleId::kHlsLivePlaylistTooShort, 1,
              "Live playlist holds " + Sec(m.TotalDuration()) + " of segments, less than 3 x " +
                  "EXT-X-TARGETDURATION (" + Sec(3 * td) + ").");
+  return summary;
 }
 
-void CheckDateRanges(const Playlist& pl, Findings* out) {
+void CheckDateRanges(const Playlist& pl, const SegmentSummary& summary, Findings* out) {
   const MediaPlaylist& m = pl.media;
   if (m.dateranges.empty()) return;
-  bool any_pdt = std::any_of(m.segments.begin(), m.segments.end(),
-                             [](const Segment& s) { return s.program_date_time.has_value(); });
-  if (!any_pdt)
+  if (!summary.any_pdt)
     out->Add(RuleId::kHlsDaterangeWithoutPdt, m.dateranges.front().line,
              "EXT-X-DATERANGE is used but no segment has EXT-X-PROGRAM-DATE-TIME.");
   const auto& dr = m.dateranges;
@@ -123,25 +150,22 @@ void CheckDateRanges(const Playlist& pl, Findings* out) {
         for (const auto& [k2, v2] : dr[j].attributes)
           if (k == k2 && v != v2)
             out->Add(RuleId::kHlsDaterangeConflict, dr[j].line,
-                     "EXT-X-DATERANGE ID=\"" + dr[i].id + "\" changes " + k + " from \"" + v +
-                         "\" (line " + std::to_string(dr[i].line) + ") to \"" + v2 + "\".");
+                     "EXT-X-DATERANGE ID=\"" + std::string(dr[i].id) + "\" changes " + std::string(k) +
+                         " from \"" + std::string(v) + "\" (line " + std::to_string(dr[i].line) +
+                         ") to \"" + std::string(v2) + "\".");
     }
     if (dr[i].scte35_out && !closed)
       out->Add(RuleId::kHlsScte35Unpaired, dr[i].line,
-               "SCTE35-OUT range \"" + dr[i].id + "\" has no SCTE35-IN, END-DATE or DURATION yet.");
+               "SCTE35-OUT range \"" + std::string(dr[i].id) + "\" has no SCTE35-IN, END-DATE or DURATION yet.");
   }
 }
 
-void CheckLowLatency(const Playlist& pl, Findings* out) {
+void CheckLowLatency(const Playlist& pl, const SegmentSummary& summary, Findings* out) {
   const MediaPlaylist& m = pl.media;
   const ServerControl& sc = m.server_control;
   const double td = m.target_duration ? static_cast<double>(*m.target_duration) : 0;
-  const PartialSegment* first_part = nullptr;
-  for (const auto& s : m.segments)
-    if (!s.parts.empty()) {
-      first_part = &s.parts.front();
-      break;
-    }
+  const PartialSegment* first_part = summary.first_part;
+  const bool segments_have_parts = first_part != nullptr;
   if (!first_part && !m.trailing_parts.empty()) first_part = &m.trailing_parts.front();
   if (first_part && !m.part_target && m.part_inf_line == 0)
     out->Add(RuleId::kLlhlsPartWithoutPartInf, first_part->line,
@@ -156,17 +180,18 @@ void CheckLowLatency(const Playlist& pl, Findings* out) {
           out->Add(RuleId::kLlhlsPartExceedsTarget, p.line,
                    "Partial Segment duration " + Sec(p.duration) + " exceeds PART-TARGET " +
                        Sec(pt) + ".",
-                   p.uri);
+                   std::string(p.uri));
         bool final_part = i + 1 == parts.size();
         if (!p.independent && !final_part && p.duration + kEpsilon < 0.85 * pt)
           out->Add(RuleId::kLlhlsPartTooShort, p.line,
                    "Partial Segment duration " + Sec(p.duration) + " is below 85% of PART-TARGET " +
                        Sec(pt) + ".",
-                   p.uri);
+                   std::string(p.uri));
       }
       (void)complete;
     };
-    for (const auto& s : m.segments) check_parts(s.parts, true);
+    if (segments_have_parts)
+      for (const auto& s : m.segments) check_parts(s.parts, true);
     check_parts(m.trailing_parts, false);
 
     if (!sc.part_hold_back) {
@@ -193,7 +218,7 @@ void CheckLowLatency(const Playlist& pl, Findings* out) {
   double from_end = 0;
   for (const auto& p : m.trailing_parts) from_end += p.duration;
   bool stale_reported = false;
-  for (size_t i = m.segments.size(); i-- > 0;) {
+  for (size_t i = segments_have_parts ? m.segments.size() : 0; i-- > 0;) {
     const Segment& s = m.segments[i];
     from_end += s.duration;
     if (s.parts.empty()) continue;
@@ -202,14 +227,14 @@ void CheckLowLatency(const Playlist& pl, Findings* out) {
     if (std::fabs(sum - s.duration) > 0.1)
       out->Add(RuleId::kLlhlsPartsVsSegment, s.line,
                "Partial Segments add up to " + Sec(sum) + " but EXTINF is " + Sec(s.duration) + ".",
-               s.uri);
+               std::string(s.uri));
     // The segment's start is `from_end` seconds before the end of the playlist.
     if (td > 0 && from_end > 3 * td + kEpsilon && !stale_reported) {
       stale_reported = true;
       out->Add(RuleId::kLlhlsPartStale, s.parts.front().line,
                "Partial Segments are still listed " + Sec(from_end) +
                    " from the end of the playlist (more than 3 target durations).",
-               s.uri);
+               std::string(s.uri));
     }
   }
 
@@ -239,10 +264,10 @@ void CheckLowLatency(const Playlist& pl, Findings* out) {
   for (const auto& h : m.preload_hints) {
     if (h.type == "PART" && !m.part_target && m.part_inf_line == 0)
       out->Add(RuleId::kLlhlsPreloadHintWithoutParts, h.line,
-               "EXT-X-PRELOAD-HINT TYPE=PART without EXT-X-PART-INF.", h.uri);
+               "EXT-X-PRELOAD-HINT TYPE=PART without EXT-X-PART-INF.", std::string(h.uri));
     if (!m.live())
       out->Add(RuleId::kLlhlsInVod, h.line,
-               "EXT-X-PRELOAD-HINT in a playlist that has ended (EXT-X-ENDLIST or VOD).", h.uri);
+               "EXT-X-PRELOAD-HINT in a playlist that has ended (EXT-X-ENDLIST or VOD).", std::string(h.uri));
   }
 
   const int64_t own_msn = m.LastMsn() + (m.trailing_parts.empty() ? 0 : 1);
@@ -251,13 +276,13 @@ void CheckLowLatency(const Playlist& pl, Findings* out) {
       out->Add(RuleId::kLlhlsRenditionReportIncomplete, r.line,
                std::string("EXT-X-RENDITION-REPORT lacks ") + (!r.last_msn ? "LAST-MSN" : "LAST-PART") +
                    ".",
-               r.uri);
+               std::string(r.uri));
     if (r.last_msn && !m.segments.empty() &&
         std::llabs(static_cast<long long>(*r.last_msn) - own_msn) > 1)
       out->Add(RuleId::kLlhlsRenditionReportOutOfSync, r.line,
                "Rendition report LAST-MSN=" + std::to_string(*r.last_msn) +
                    " is more than one segment from this playlist's " + std::to_string(own_msn) + ".",
-               r.uri);
+               std::string(r.uri));
   }
 }
 
@@ -273,7 +298,7 @@ void CheckMultivariant(const Playlist& pl, Findings* out) {
   for (const auto& v : mv.variants) {
     struct Ref {
       std::string_view attr, type;
-      const std::string* value;
+      const std::string_view* value;
     };
     const Ref refs[] = {{"AUDIO", "AUDIO", &v.audio},
                         {"VIDEO", "VIDEO", &v.video},
@@ -282,41 +307,41 @@ void CheckMultivariant(const Playlist& pl, Findings* out) {
     for (const auto& ref : refs)
       if (!ref.value->empty() && !group_defined(ref.type, *ref.value))
         out->Add(RuleId::kHlsVariantGroupUndefined, v.line,
-                 std::string(ref.attr) + "=\"" + *ref.value + "\" names no EXT-X-MEDIA TYPE=" +
+                 std::string(ref.attr) + "=\"" + std::string(*ref.value) + "\" names no EXT-X-MEDIA TYPE=" +
                      std::string(ref.type) + " group.",
-                 v.uri);
+                 std::string(v.uri));
     if (v.iframe) continue;
     if (v.codecs.empty()) {
-      out->Add(RuleId::kHlsVariantMissingCodecs, v.line, "EXT-X-STREAM-INF has no CODECS.", v.uri);
+      out->Add(RuleId::kHlsVariantMissingCodecs, v.line, "EXT-X-STREAM-INF has no CODECS.", std::string(v.uri));
     } else {
       bool video = std::any_of(v.codecs.begin(), v.codecs.end(), [](auto& c) { return IsVideoCodec(c); });
       bool audio = std::any_of(v.codecs.begin(), v.codecs.end(), [](auto& c) { return IsAudioCodec(c); });
       if (video && !v.resolution_present)
         out->Add(RuleId::kHlsVariantMissingResolution, v.line,
-                 "The variant carries video but has no RESOLUTION.", v.uri);
+                 "The variant carries video but has no RESOLUTION.", std::string(v.uri));
       if (!v.audio.empty() && !audio)
         out->Add(RuleId::kHlsVariantCodecsMissingGroupCodec, v.line,
-                 "The variant uses AUDIO=\"" + v.audio + "\" but CODECS lists no audio codec.", v.uri);
+                 "The variant uses AUDIO=\"" + std::string(v.audio) + "\" but CODECS lists no audio codec.", std::string(v.uri));
     }
     if (v.average_bandwidth && *v.average_bandwidth > v.bandwidth && v.bandwidth > 0)
       out->Add(RuleId::kHlsVariantAverageAbovePeak, v.line,
                "AVERAGE-BANDWIDTH " + std::to_string(*v.average_bandwidth) + " is above BANDWIDTH " +
                    std::to_string(v.bandwidth) + ".",
-               v.uri);
+               std::string(v.uri));
   }
   // Per group: unique NAMEs, at most one DEFAULT.
-  std::map<std::pair<std::string, std::string>, std::vector<const Rendition*>> groups;
+  std::map<std::pair<std::string_view, std::string_view>, std::vector<const Rendition*>> groups;
   for (const auto& r : mv.renditions) groups[{r.type, r.group_id}].push_back(&r);
   for (const auto& [key, members] : groups) {
     int defaults = 0;
     for (size_t i = 0; i < members.size(); ++i) {
       if (members[i]->is_default && ++defaults == 2)
         out->Add(RuleId::kHlsRenditionMultipleDefaults, members[i]->line,
-                 "Group \"" + key.second + "\" has more than one DEFAULT=YES member.");
+                 "Group \"" + std::string(key.second) + "\" has more than one DEFAULT=YES member.");
       for (size_t j = 0; j < i; ++j)
         if (!members[i]->name.empty() && members[i]->name == members[j]->name) {
           out->Add(RuleId::kHlsRenditionDuplicateName, members[i]->line,
-                   "Group \"" + key.second + "\" already has a member NAME=\"" + members[i]->name +
+                   "Group \"" + std::string(key.second) + "\" already has a member NAME=\"" + std::string(members[i]->name) +
                        "\" (line " + std::to_string(members[j]->line) + ").");
           break;
         }
@@ -330,9 +355,9 @@ void Check(const Playlist& pl, Findings* out) {
   if (pl.kind == PlaylistKind::kMultivariant) CheckMultivariant(pl, out);
   if (pl.kind == PlaylistKind::kMedia ||
       (pl.kind == PlaylistKind::kMultivariant && !pl.media.segments.empty())) {
-    CheckSegments(pl, out);
-    CheckDateRanges(pl, out);
-    CheckLowLatency(pl, out);
+    SegmentSummary summary = CheckSegments(pl, out);
+    CheckDateRanges(pl, summary, out);
+    CheckLowLatency(pl, summary, out);
   }
 }
 

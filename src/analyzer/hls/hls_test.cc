@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
 
 #include "analyzer/hls/checks.h"
@@ -58,7 +59,7 @@ TEST(HlsParse, MultivariantModel) {
   EXPECT_EQ(v.bandwidth, 1280000u);
   EXPECT_EQ(*v.average_bandwidth, 1000000u);
   EXPECT_EQ(v.resolution->width, 1280u);
-  EXPECT_EQ(v.codecs, (std::vector<std::string>{"avc1.4d401f", "mp4a.40.2"}));
+  EXPECT_EQ(v.codecs, (std::vector<std::string_view>{"avc1.4d401f", "mp4a.40.2"}));
   EXPECT_DOUBLE_EQ(*v.frame_rate, 29.97);
   EXPECT_EQ(v.uri, "v/720.m3u8");
   EXPECT_EQ(v.line, 3);
@@ -137,6 +138,31 @@ TEST(HlsParse, NeverReadsPastTruncatedInput) {
     std::string cut = full.substr(0, n);  // own buffer: ASan sees any overread
     (void)Analyze(cut, &f);
   }
+}
+
+// The model's string_views point into the Playlist's own copy of the text (and of substituted
+// values): they outlive the input and survive copies and moves of the Playlist.
+TEST(HlsParse, ModelOwnsItsText) {
+  Findings f;
+  Playlist copy;
+  {
+    auto text = std::make_unique<std::string>(
+        "#EXTM3U\n#EXT-X-VERSION:8\n#EXT-X-TARGETDURATION:6\n"
+        "#EXT-X-DEFINE:NAME=\"host\",VALUE=\"cdn.example.com\"\n"
+        "#EXTINF:6.006,first\nhttps://{$host}/a.ts\n#EXTINF:6.006,\nb.ts\n#EXT-X-ENDLIST\n");
+    Playlist p = Parse(*text, &f);
+    text.reset();
+    copy = p;
+  }
+  Playlist moved = std::move(copy);
+  ASSERT_EQ(moved.media.segments.size(), 2u);
+  EXPECT_EQ(moved.media.segments[0].uri, "https://cdn.example.com/a.ts");
+  EXPECT_EQ(moved.media.segments[0].title, "first");
+  EXPECT_EQ(moved.media.segments[1].uri, "b.ts");
+  ASSERT_NE(moved.text, nullptr);
+  const std::string& own = moved.text->input;
+  EXPECT_GE(moved.media.segments[1].uri.data(), own.data());
+  EXPECT_LE(moved.media.segments[1].uri.data() + 4, own.data() + own.size());
 }
 
 }  // namespace

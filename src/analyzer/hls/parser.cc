@@ -1,10 +1,22 @@
 // One-pass HLS parser. Reads line by line; tags update the state that the next URI line turns
-// into a segment or a variant. Attribute lists are parsed into views of the line (no copies) and
-// only the values the model keeps are copied.
+// into a segment or a variant. Parse copies the input once into the Playlist's shared text buffer;
+// attribute lists, URIs and every string in the model are views of that copy. Only values after
+// variable substitution are built (and kept in the same buffer).
+//
+// Hot path (a Media Playlist is mostly "#EXTINF:<d>,<title>" + URI line pairs): the encoding
+// scan reads 64 bytes at a time (SSE2 where available, a byte loop otherwise) and records every
+// line feed in a bitmap that the line loop walks; EXTINF and URI lines skip the general tag
+// dispatch; the URI character check reads 16 bytes at a time; segments are built in place in a
+// vector reserved from the line count. docs/BENCHMARKS.md has the numbers.
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <string>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "analyzer/hls/checks.h"
 #include "analyzer/hls/playlist.h"
@@ -35,6 +47,52 @@ class Attributes {
   std::vector<Attribute> items_;
 };
 
+// The first `c` in [p, end), or end. Inline and 16 bytes at a time: lines are short, and a
+// library memchr call costs more than the search itself. Bytes up to `readable` (>= end; the end
+// of the text buffer) may be read, so a short range still takes one 16-byte load.
+const char* FindByte(const char* p, const char* end, char c, const char* readable) {
+#if defined(__SSE2__)
+  const __m128i needle = _mm_set1_epi8(c);
+  for (; p < end && readable - p >= 16; p += 16) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    if (int m = _mm_movemask_epi8(_mm_cmpeq_epi8(v, needle))) {
+      const char* hit = p + std::countr_zero(static_cast<unsigned>(m));
+      return hit < end ? hit : end;
+    }
+  }
+#else
+  (void)readable;
+#endif
+  for (; p < end; ++p)
+    if (*p == c) return p;
+  return end;
+}
+
+// a == b for two views into a buffer that ends at `readable`; one 16-byte compare when both are
+// that short and far enough from the end.
+bool SameShort(std::string_view a, std::string_view b, const char* readable) {
+  if (a.size() != b.size()) return false;
+#if defined(__SSE2__)
+  if (a.size() <= 16 && readable - a.data() >= 16 && readable - b.data() >= 16) {
+    __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(a.data()));
+    __m128i y = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.data()));
+    unsigned differ = ~static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(x, y)));
+    return (differ & ((1u << a.size()) - 1)) == 0;
+  }
+#else
+  (void)readable;
+#endif
+  for (size_t i = 0; i < a.size(); ++i)
+    if (a[i] != b[i]) return false;
+  return true;
+}
+
+// True when `s` (not empty) neither starts nor ends with a space or tab: Trim(s) == s.
+bool IsTrimmed(std::string_view s) {
+  auto blank = [](char c) { return c == ' ' || c == '\t'; };
+  return !blank(s.front()) && !blank(s.back());
+}
+
 bool IsAttrNameChar(char c) { return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-'; }
 
 bool IsHexSequence(std::string_view v) {
@@ -44,13 +102,44 @@ bool IsHexSequence(std::string_view v) {
   return true;
 }
 
+bool IsUriUnsafeChar(unsigned char c) {
+  return c <= 0x20 || c == 0x7f || c == '"' || c == '<' || c == '>' || c == '\\' || c == '^' ||
+         c == '`' || c == '{' || c == '|' || c == '}';
+}
+
+#if defined(__SSE2__)
+// Bit i set when byte i of `v` is one IsUriUnsafeChar rejects. Pairs that differ in one bit are
+// tested with one compare: (c | 2) == '>' is '<' or '>', (c | 2) == '^' is '\\' or '^',
+// (c | 1) == '}' is '|' or '}', (c | 4) == 0x7f is '{' or DEL.
+[[gnu::always_inline]] inline int UriUnsafeMask(__m128i v) {
+  auto eq = [](__m128i x, char c) { return _mm_cmpeq_epi8(x, _mm_set1_epi8(c)); };
+  const __m128i v1 = _mm_or_si128(v, _mm_set1_epi8(1));
+  const __m128i v2 = _mm_or_si128(v, _mm_set1_epi8(2));
+  const __m128i v4 = _mm_or_si128(v, _mm_set1_epi8(4));
+  __m128i bad = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x20)), v);  // <= 0x20, unsigned
+  bad = _mm_or_si128(bad, _mm_or_si128(eq(v, '"'), eq(v, '`')));
+  bad = _mm_or_si128(bad, _mm_or_si128(eq(v2, '>'), eq(v2, '^')));
+  bad = _mm_or_si128(bad, _mm_or_si128(eq(v1, '}'), eq(v4, 0x7f)));
+  return _mm_movemask_epi8(bad);
+}
+#endif
+
+// No control characters, spaces or the characters RFC 3986 excludes from URIs. Note that '{'
+// is excluded: a safe line contains no variable reference ("{$name}").
 bool IsUriSafe(std::string_view uri) {
-  for (char ch : uri) {
-    unsigned char c = static_cast<unsigned char>(ch);
-    if (c <= 0x20 || c == 0x7f || c == '"' || c == '<' || c == '>' || c == '\\' || c == '^' ||
-        c == '`' || c == '{' || c == '|' || c == '}')
-      return false;
+  const size_t n = uri.size();
+  size_t i = 0;
+#if defined(__SSE2__)
+  if (n >= 16) {
+    for (; i + 16 <= n; i += 16)
+      if (UriUnsafeMask(_mm_loadu_si128(reinterpret_cast<const __m128i*>(uri.data() + i))))
+        return false;
+    // The last 16 bytes, overlapping what was already checked.
+    return !UriUnsafeMask(_mm_loadu_si128(reinterpret_cast<const __m128i*>(uri.data() + n - 16)));
   }
+#endif
+  for (; i < n; ++i)
+    if (IsUriUnsafeChar(static_cast<unsigned char>(uri[i]))) return false;
   return true;
 }
 
@@ -90,7 +179,12 @@ struct VersionNeed {
 
 class Parser {
  public:
-  Parser(std::string_view text, Findings* out) : text_(text), out_(out) {}
+  Parser(std::string_view text, Findings* out)
+      : store_(std::make_shared<PlaylistText>()), out_(out) {
+    store_->input.assign(text.data(), text.size());
+    text_ = store_->input;
+    attrs_.items().reserve(16);
+  }
 
   Playlist Run();
 
@@ -105,10 +199,31 @@ class Parser {
   }
 
   void ScanEncoding();
+  // Offset in text_ of the first '\n' at or after `from` (text_.size() when none), from the
+  // bits ScanEncoding recorded.
+  size_t NextNewline(size_t from) const;
   void HandleTag(std::string_view name, std::string_view value);
   void HandleUri(std::string_view line);
+  [[gnu::noinline]] void HandleOtherUri(std::string_view line);
+  void AddSegment(std::string_view uri);
+  // The next Segment from the pending state (takes parts_ and a sequence number).
+  Segment MakeSegment(std::string_view uri);
+  // Converts to MakeSegment(uri): segments.emplace_back(SegmentFromState{...}) so builds the
+  // Segment right in the vector's storage (copy elision through the conversion), where
+  // push_back(Segment{...}) builds a temporary and moves it, twice the stores. Segments are most
+  // of the parse's writes.
+  struct SegmentFromState {
+    Parser* parser;
+    std::string_view uri;
+    operator Segment() const { return parser->MakeSegment(uri); }
+  };
+  // Out of line, off AddSegment's hot path: the first segment; a pending EXT-X-BYTERANGE.
+  [[gnu::noinline]] void StartSegments();
+  [[gnu::noinline]] void ResolveRange(std::string_view uri);
   bool ParseAttrs(std::string_view tag, std::string_view value, Attributes* attrs);
-  std::string Substitute(std::string_view s);
+  // `s` with {$name} references replaced; a view of `s` itself when it has none, else of a string
+  // kept in the text buffer.
+  std::string_view Substitute(std::string_view s);
 
   // Typed attribute reads: report attribute_value_malformed (or `rule`) and return nullopt when
   // present but of the wrong type.
@@ -117,8 +232,8 @@ class Parser {
   std::optional<double> Float(const Attributes& a, std::string_view tag, std::string_view name,
                               RuleId rule = RuleId::kHlsAttributeValueMalformed,
                               bool signed_ok = false);
-  std::optional<std::string> Quoted(const Attributes& a, std::string_view tag,
-                                    std::string_view name);
+  std::optional<std::string_view> Quoted(const Attributes& a, std::string_view tag,
+                                         std::string_view name);
   std::optional<std::string_view> Enum(const Attributes& a, std::string_view tag,
                                        std::string_view name,
                                        RuleId rule = RuleId::kHlsAttributeValueMalformed);
@@ -127,7 +242,10 @@ class Parser {
 
   void FinishPendingSegment(bool at_end);
 
+  void OnExtinfTag(std::string_view value);  // counts the tag, then OnExtinf
   void OnExtinf(std::string_view value);
+  // The part of OnExtinf that is not a repeat of the previous duration (kept out of line).
+  [[gnu::noinline]] void ParseExtinfDuration(std::string_view dur, bool has_comma);
   void OnKey(const Attributes& a, bool session);
   void OnMap(const Attributes& a);
   void OnPart(const Attributes& a);
@@ -137,23 +255,28 @@ class Parser {
   void OnMedia(const Attributes& a);
   void OnDefine(const Attributes& a);
 
-  std::string_view text_;
+  std::shared_ptr<PlaylistText> store_;  // becomes pl_.text
+  std::string_view text_;                // store_->input
   Findings* out_;
   int line_no_ = 0;
+  int total_lines_ = 0;  // newlines in the text + 1, from ScanEncoding
+  std::vector<uint64_t> newline_bits_;  // bit i % 64 of word i / 64: text_[i] == '\n'
   Playlist pl_;
+  Attributes attrs_;  // the current tag's attribute list (one tag at a time)
 
   // Which tag families were seen, to classify the playlist.
   int master_tags_ = 0, media_tags_ = 0;
   int first_master_line_ = 0, first_media_line_ = 0;
   std::vector<std::string_view> once_seen_;
   std::vector<VersionNeed> needs_;
-  std::vector<std::pair<std::string, std::string>> defines_;
+  std::vector<std::pair<std::string_view, std::string_view>> defines_;
   bool unresolved_imports_ = false;
 
   // The segment being assembled from tags until its URI line.
   bool pending_extinf_ = false;
   int pending_line_ = 0;
-  Segment pending_;
+  double pending_duration_ = 0;
+  std::string_view pending_title_;
   bool next_discontinuity_ = false;
   std::optional<double> next_pdt_;
   std::optional<ByteRange> next_range_;
@@ -167,12 +290,15 @@ class Parser {
   bool saw_segment_ = false;
   bool media_sequence_set_ = false;
   // Previous segment's byte-range end and URI, for ranges without an offset (§4.4.4.2).
-  std::string last_range_uri_;
+  std::string_view last_range_uri_;
   std::optional<uint64_t> last_range_end_;
   // A STREAM-INF waiting for its URI line.
   bool pending_variant_ = false;
   Variant variant_;
   bool has_float_extinf_ = false;
+  // The last well-formed EXTINF duration text and its value, to skip re-parsing repeats.
+  std::string_view last_extinf_;
+  double last_extinf_value_ = 0;
   bool saw_extm3u_ = false;
 };
 
@@ -202,8 +328,8 @@ std::optional<double> Parser::Float(const Attributes& a, std::string_view tag,
   return v;
 }
 
-std::optional<std::string> Parser::Quoted(const Attributes& a, std::string_view tag,
-                                          std::string_view name) {
+std::optional<std::string_view> Parser::Quoted(const Attributes& a, std::string_view tag,
+                                               std::string_view name) {
   const Attribute* at = a.Find(name);
   if (!at) return std::nullopt;
   if (!at->quoted)
@@ -289,8 +415,8 @@ bool Parser::ParseAttrs(std::string_view tag, std::string_view value, Attributes
   return true;
 }
 
-std::string Parser::Substitute(std::string_view s) {
-  if (s.find("{$") == std::string_view::npos) return std::string(s);
+std::string_view Parser::Substitute(std::string_view s) {
+  if (s.find("{$") == std::string_view::npos) return s;
   std::string out;
   size_t i = 0;
   while (i < s.size()) {
@@ -313,40 +439,122 @@ std::string Parser::Substitute(std::string_view s) {
     i = close + 1;
   }
   out.append(s.substr(std::min(i, s.size())));
-  return out;
+  store_->built.push_front(std::move(out));
+  return store_->built.front();
 }
 
 void Parser::ScanEncoding() {
-  // §4.1: UTF-8, no BOM, no control characters but CR and LF. One pass, reports once each.
+  // §4.1: UTF-8, no BOM, no control characters but CR and LF. One pass, reports once each. Also
+  // counts the lines (which bounds the number of segments) and records where they end.
   bool bad_utf8 = false, control = false;
   int line = 1;
   const size_t n = text_.size();
-  for (size_t i = 0; i < n && !(bad_utf8 && control);) {
-    unsigned char c = static_cast<unsigned char>(text_[i]);
-    if (c < 0x80) {
-      if (c == '\n') {
-        ++line;
-      } else if ((c < 0x20 && c != '\r' && c != '\t') || c == 0x7f) {
-        if (!control) out_->Add(RuleId::kHlsControlCharacters, line,
-                                "Control character 0x" + std::string(1, "0123456789abcdef"[c >> 4]) +
-                                    std::string(1, "0123456789abcdef"[c & 15]) + " in the playlist.");
-        control = true;
+  const char* p = text_.data();
+  newline_bits_.assign((n + 63) / 64, 0);
+  uint64_t* bits = newline_bits_.data();
+  size_t i = 0;
+#if defined(__SSE2__)
+  // Newlines of plain blocks, counted per byte lane (at most 4 per block, flushed before a lane
+  // can reach 256) and added to `line` before any byte-by-byte walk needs it exact.
+  __m128i lane_newlines = _mm_setzero_si128();
+  int pending_blocks = 0;
+  auto flush_newlines = [&] {
+    __m128i sums = _mm_sad_epu8(lane_newlines, _mm_setzero_si128());
+    line += _mm_cvtsi128_si32(sums) + _mm_cvtsi128_si32(_mm_srli_si128(sums, 8));
+    lane_newlines = _mm_setzero_si128();
+    pending_blocks = 0;
+  };
+#endif
+  while (i < n) {
+    const size_t stop = std::min(n, (i | 63) + 1);  // the end of i's 64-byte block
+#if defined(__SSE2__)
+    if (i % 64 == 0 && stop == i + 64) {
+      // A block of printable ASCII, TAB, CR and LF needs no closer look: record its newlines.
+      // As signed bytes, v + 1 < 0x21 is exactly: a control character, DEL or a byte >= 0x80;
+      // (v | 4) == '\r' is exactly TAB or CR.
+      uint64_t newlines = 0;
+      __m128i special = _mm_setzero_si128();
+      __m128i count = _mm_setzero_si128();
+      __m128i v[4];
+      auto chunk = [&](int k) {
+        v[k] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + 16 * k));
+        __m128i nl = _mm_cmpeq_epi8(v[k], _mm_set1_epi8('\n'));
+        __m128i odd = _mm_cmplt_epi8(_mm_add_epi8(v[k], _mm_set1_epi8(1)), _mm_set1_epi8(0x21));
+        special = _mm_or_si128(special, _mm_andnot_si128(nl, odd));
+        newlines |= uint64_t{static_cast<uint16_t>(_mm_movemask_epi8(nl))} << (16 * k);
+        count = _mm_add_epi8(count, nl);  // nl lanes are -1 or 0
+      };
+      chunk(0);  // unrolled by hand: -O2 keeps a loop
+      chunk(1);
+      chunk(2);
+      chunk(3);
+      // The test above also flags TAB and CR (CRLF files, indented lines); only then redo it
+      // exactly, so that plain LF blocks pay for one compare less per 16 bytes.
+      if (_mm_movemask_epi8(special) != 0) {
+        special = _mm_setzero_si128();
+        for (int k = 0; k < 4; ++k) {
+          __m128i allowed = _mm_or_si128(
+              _mm_cmpeq_epi8(v[k], _mm_set1_epi8('\n')),
+              _mm_cmpeq_epi8(_mm_or_si128(v[k], _mm_set1_epi8(4)), _mm_set1_epi8('\r')));
+          __m128i odd = _mm_cmplt_epi8(_mm_add_epi8(v[k], _mm_set1_epi8(1)), _mm_set1_epi8(0x21));
+          special = _mm_or_si128(special, _mm_andnot_si128(allowed, odd));
+        }
       }
-      ++i;
-      continue;
+      if (_mm_movemask_epi8(special) == 0) {
+        bits[i / 64] = newlines;
+        lane_newlines = _mm_sub_epi8(lane_newlines, count);
+        if (++pending_blocks == 63) flush_newlines();
+        i += 64;
+        continue;
+      }
     }
-    size_t len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-    bool ok = len != 0 && i + len <= n && !(len == 2 && c < 0xC2);
-    for (size_t k = 1; ok && k < len; ++k)
-      ok = (static_cast<unsigned char>(text_[i + k]) & 0xC0) == 0x80;
-    if (!ok) {
-      if (!bad_utf8) out_->Add(RuleId::kHlsInvalidUtf8, line, "Invalid UTF-8 byte sequence.");
-      bad_utf8 = true;
-      ++i;
-    } else {
-      i += len;
+    flush_newlines();
+#endif
+    while (i < stop) {  // may end up to 3 bytes past `stop` (a UTF-8 sequence)
+      unsigned char c = static_cast<unsigned char>(p[i]);
+      if (c < 0x80) {
+        if (c == '\n') {
+          ++line;
+          bits[i / 64] |= uint64_t{1} << (i % 64);
+        } else if ((c < 0x20 && c != '\r' && c != '\t') || c == 0x7f) {
+          if (!control)
+            out_->Add(RuleId::kHlsControlCharacters, line,
+                      "Control character 0x" + std::string(1, "0123456789abcdef"[c >> 4]) +
+                          std::string(1, "0123456789abcdef"[c & 15]) + " in the playlist.");
+          control = true;
+        }
+        ++i;
+        continue;
+      }
+      size_t len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+      bool ok = len != 0 && i + len <= n && !(len == 2 && c < 0xC2);
+      for (size_t k = 1; ok && k < len; ++k)
+        ok = (static_cast<unsigned char>(p[i + k]) & 0xC0) == 0x80;
+      if (!ok) {
+        if (!bad_utf8) out_->Add(RuleId::kHlsInvalidUtf8, line, "Invalid UTF-8 byte sequence.");
+        bad_utf8 = true;
+        ++i;
+      } else {
+        i += len;  // continuation bytes are never '\n'
+      }
     }
   }
+#if defined(__SSE2__)
+  flush_newlines();
+#endif
+  total_lines_ = line;
+}
+
+size_t Parser::NextNewline(size_t from) const {
+  const size_t words = newline_bits_.size();
+  size_t w = from / 64;
+  if (w >= words) return text_.size();
+  uint64_t m = newline_bits_[w] & (~uint64_t{0} << (from % 64));
+  while (m == 0) {
+    if (++w == words) return text_.size();
+    m = newline_bits_[w];
+  }
+  return w * 64 + static_cast<size_t>(std::countr_zero(m));
 }
 
 void Parser::FinishPendingSegment(bool at_end) {
@@ -359,27 +567,46 @@ void Parser::FinishPendingSegment(bool at_end) {
 }
 
 void Parser::OnExtinf(std::string_view value) {
-  FinishPendingSegment(false);
+  if (pending_extinf_) FinishPendingSegment(false);
   pending_extinf_ = true;
   pending_line_ = line_no_;
-  pending_ = Segment{};
-  pending_.line = line_no_;
-  size_t comma = value.find(',');
-  std::string_view dur = Trim(value.substr(0, comma));
-  if (comma != std::string_view::npos) pending_.title = std::string(value.substr(comma + 1));
+  const char* const end = value.data() + value.size();
+  const char* readable = text_.data() + text_.size();
+  const char* comma = FindByte(value.data(), end, ',', readable);
+  const bool has_comma = comma != end;
+  std::string_view dur(value.data(), static_cast<size_t>(comma - value.data()));
+  if (dur.empty() || !IsTrimmed(dur)) dur = Trim(dur);
+  pending_title_ = has_comma ? std::string_view(comma + 1, static_cast<size_t>(end - comma - 1))
+                             : std::string_view();
+  // Playlists repeat the same duration text ("6.006"); it already passed every check below.
+  if (has_comma && !last_extinf_.empty() && SameShort(dur, last_extinf_, readable)) {
+    pending_duration_ = last_extinf_value_;
+    return;
+  }
+  ParseExtinfDuration(dur, has_comma);
+}
+
+void Parser::ParseExtinfDuration(std::string_view dur, bool has_comma) {
   double d;
-  if (!ParseDecimalFloat(dur, &d)) {
+  const bool ok = ParseDecimalFloat(dur, &d);
+  if (!ok) {
     Add(RuleId::kHlsSegmentMalformedExtinf,
         "EXTINF duration '" + std::string(dur) + "' is not a non-negative decimal number.");
     d = 0;
-  } else if (comma == std::string_view::npos) {
+  } else if (!has_comma) {
     Add(RuleId::kHlsSegmentMalformedExtinf, "EXTINF has no comma after the duration.");
   }
-  if (!IsDecimalInteger(dur) && !has_float_extinf_ && d > 0) {
+  if (!has_float_extinf_ && d > 0 && !IsDecimalInteger(dur)) {
     has_float_extinf_ = true;
     NeedVersion(3, "floating-point EXTINF durations");
   }
-  pending_.duration = d;
+  pending_duration_ = d;
+  // Remember a duration that raised no finding; a repeat raises none either (the version need
+  // above is already recorded or does not apply).
+  if (has_comma && ok) {
+    last_extinf_ = dur;
+    last_extinf_value_ = d;
+  }
 }
 
 void Parser::OnKey(const Attributes& a, bool session) {
@@ -391,14 +618,14 @@ void Parser::OnKey(const Attributes& a, bool session) {
   if (!method) {
     Add(rule, std::string(tag) + " has no METHOD.");
   } else {
-    k.method = std::string(*method);
+    k.method = *method;
     if (k.method != "NONE" && k.method != "AES-128" && k.method != "SAMPLE-AES" &&
         k.method != "SAMPLE-AES-CTR")
-      Add(rule, std::string(tag) + " METHOD=" + k.method + " is not NONE, AES-128 or SAMPLE-AES.");
+      Add(rule, std::string(tag) + " METHOD=" + std::string(k.method) + " is not NONE, AES-128 or SAMPLE-AES.");
   }
   if (auto uri = Quoted(a, tag, "URI")) k.uri = *uri;
   if (auto iv = a.Find("IV")) {
-    k.iv = std::string(iv->value);
+    k.iv = iv->value;
     if (iv->quoted || !IsHexSequence(iv->value) || iv->value.size() != 34)
       Add(rule, std::string(tag) + " IV must be a 128-bit hexadecimal-sequence (0x + 32 digits).");
     NeedVersion(2, "the IV attribute of EXT-X-KEY");
@@ -415,7 +642,7 @@ void Parser::OnKey(const Attributes& a, bool session) {
       Add(rule, "EXT-X-KEY METHOD=NONE must not have other attributes.");
     }
   } else if (method && k.uri.empty()) {
-    Add(rule, std::string(tag) + " METHOD=" + k.method + " needs a URI.");
+    Add(rule, std::string(tag) + " METHOD=" + std::string(k.method) + " needs a URI.");
   }
   if (session) return;
   ++media_tags_;
@@ -467,7 +694,7 @@ void Parser::OnDateRange(const Attributes& a) {
   DateRange d;
   d.line = line_no_;
   for (const auto& at : a.items())
-    d.attributes.emplace_back(std::string(at.name), std::string(at.value));
+    d.attributes.emplace_back(at.name, at.value);
   auto id = Quoted(a, tag, "ID");
   if (id) d.id = *id;
   if (auto c = Quoted(a, tag, "CLASS")) d.klass = *c;
@@ -476,7 +703,7 @@ void Parser::OnDateRange(const Attributes& a) {
     if (!v) return std::nullopt;
     auto t = ParseIso8601(*v);
     if (!t) Add(RuleId::kHlsDaterangeMalformed,
-                "EXT-X-DATERANGE " + std::string(name) + " \"" + *v + "\" is not an ISO 8601 date.");
+                "EXT-X-DATERANGE " + std::string(name) + " \"" + std::string(*v) + "\" is not an ISO 8601 date.");
     return t;
   };
   d.start = date("START-DATE");
@@ -571,7 +798,7 @@ void Parser::OnStreamInf(const Attributes& a, bool iframe) {
     if (!cc->quoted && cc->value != "NONE")
       Add(RuleId::kHlsAttributeValueMalformed,
           std::string(tag) + " CLOSED-CAPTIONS must be a quoted-string or NONE.");
-    v.closed_captions = cc->quoted ? Substitute(cc->value) : std::string();
+    v.closed_captions = cc->quoted ? Substitute(cc->value) : std::string_view();
   }
   if (a.Has("PROGRAM-ID") && pl_.version_line && pl_.version >= 6)
     Add(RuleId::kHlsVersionRemovedFeature,
@@ -604,7 +831,7 @@ void Parser::OnMedia(const Attributes& a) {
   if (!first_master_line_) first_master_line_ = line_no_;
   Rendition r;
   r.line = line_no_;
-  if (auto t = Enum(a, tag, "TYPE")) r.type = std::string(*t);
+  if (auto t = Enum(a, tag, "TYPE")) r.type = *t;
   if (auto s = Quoted(a, tag, "GROUP-ID")) r.group_id = *s;
   if (auto s = Quoted(a, tag, "NAME")) r.name = *s;
   if (auto s = Quoted(a, tag, "LANGUAGE")) r.language = *s;
@@ -618,17 +845,17 @@ void Parser::OnMedia(const Attributes& a) {
     Add(RuleId::kHlsRenditionMissingAttr, "EXT-X-MEDIA lacks " + missing + ".");
   if (!r.type.empty() && r.type != "AUDIO" && r.type != "VIDEO" && r.type != "SUBTITLES" &&
       r.type != "CLOSED-CAPTIONS")
-    Add(RuleId::kHlsRenditionUnknownType, "EXT-X-MEDIA TYPE=" + r.type + " is not a known type.");
+    Add(RuleId::kHlsRenditionUnknownType, "EXT-X-MEDIA TYPE=" + std::string(r.type) + " is not a known type.");
   r.is_default = YesNo(a, tag, "DEFAULT", RuleId::kHlsAttributeValueMalformed);
   r.autoselect = YesNo(a, tag, "AUTOSELECT", RuleId::kHlsAttributeValueMalformed);
   r.forced = YesNo(a, tag, "FORCED", RuleId::kHlsAttributeValueMalformed);
   if (r.is_default && a.Has("AUTOSELECT") && !r.autoselect)
     Add(RuleId::kHlsRenditionDefaultAutoselect,
-        "EXT-X-MEDIA \"" + r.name + "\" has DEFAULT=YES but AUTOSELECT=NO.");
+        "EXT-X-MEDIA \"" + std::string(r.name) + "\" has DEFAULT=YES but AUTOSELECT=NO.");
   if (a.Has("FORCED") && r.type != "SUBTITLES")
     Add(RuleId::kHlsRenditionForced, "EXT-X-MEDIA FORCED is only allowed with TYPE=SUBTITLES.");
   if (r.type == "SUBTITLES" && r.uri.empty())
-    Add(RuleId::kHlsRenditionMissingUri, "EXT-X-MEDIA TYPE=SUBTITLES \"" + r.name + "\" has no URI.");
+    Add(RuleId::kHlsRenditionMissingUri, "EXT-X-MEDIA TYPE=SUBTITLES \"" + std::string(r.name) + "\" has no URI.");
   if (r.type == "CLOSED-CAPTIONS") {
     if (a.Has("URI"))
       Add(RuleId::kHlsRenditionClosedCaptions, "EXT-X-MEDIA TYPE=CLOSED-CAPTIONS must not have URI.");
@@ -645,7 +872,7 @@ void Parser::OnMedia(const Attributes& a) {
         "EXT-X-MEDIA INSTREAM-ID is only allowed with TYPE=CLOSED-CAPTIONS.");
   }
   if (!r.uri.empty() && !IsUriSafe(r.uri))
-    Add(RuleId::kHlsRenditionMalformedUri, "EXT-X-MEDIA URI \"" + r.uri + "\" is not a valid URI.");
+    Add(RuleId::kHlsRenditionMalformedUri, "EXT-X-MEDIA URI \"" + std::string(r.uri) + "\" is not a valid URI.");
   pl_.multivariant.renditions.push_back(std::move(r));
 }
 
@@ -668,12 +895,12 @@ void Parser::OnDefine(const Attributes& a) {
     auto value = Quoted(a, tag, "VALUE");
     if (!value) Add(RuleId::kHlsDefineInvalid, "EXT-X-DEFINE NAME needs a VALUE.");
     if (!valid_name(*name)) {
-      Add(RuleId::kHlsDefineInvalid, "EXT-X-DEFINE NAME \"" + *name + "\" is not [A-Za-z0-9-_]+.");
+      Add(RuleId::kHlsDefineInvalid, "EXT-X-DEFINE NAME \"" + std::string(*name) + "\" is not [A-Za-z0-9-_]+.");
       return;
     }
     for (const auto& d : defines_)
-      if (d.first == *name) Add(RuleId::kHlsDefineInvalid, "EXT-X-DEFINE repeats NAME \"" + *name + "\".");
-    defines_.emplace_back(*name, value.value_or(""));
+      if (d.first == *name) Add(RuleId::kHlsDefineInvalid, "EXT-X-DEFINE repeats NAME \"" + std::string(*name) + "\".");
+    defines_.emplace_back(*name, value.value_or(std::string_view()));
     return;
   }
   // IMPORT (Media Playlists only) and QUERYPARAM take their value from outside the playlist,
@@ -683,12 +910,24 @@ void Parser::OnDefine(const Attributes& a) {
 }
 
 void Parser::HandleUri(std::string_view line) {
+  // The usual case: the URI of a segment announced by EXTINF, with nothing to substitute (a safe
+  // line has no '{'). HandleOtherUri does the same for it, with the rarer cases around.
+  if (pending_extinf_ && !pending_variant_ && IsUriSafe(line)) {
+    pending_extinf_ = false;
+    AddSegment(line);
+    return;
+  }
+  HandleOtherUri(line);
+}
+
+void Parser::HandleOtherUri(std::string_view line) {
   if (pending_variant_) {
     pending_variant_ = false;
     variant_.uri = Substitute(line);
     variant_.uri_line = line_no_;
     if (!IsUriSafe(variant_.uri))
-      Add(RuleId::kHlsVariantMalformedUri, "Variant URI \"" + variant_.uri + "\" is not a valid URI.");
+      Add(RuleId::kHlsVariantMalformedUri,
+          "Variant URI \"" + std::string(variant_.uri) + "\" is not a valid URI.");
     pl_.multivariant.variants.push_back(std::move(variant_));
     variant_ = Variant{};
     return;
@@ -700,48 +939,84 @@ void Parser::HandleUri(std::string_view line) {
     return;
   }
   pending_extinf_ = false;
-  Segment& s = pending_;
-  s.uri = Substitute(line);
-  s.uri_line = line_no_;
-  if (!IsUriSafe(s.uri))
-    Add(RuleId::kHlsSegmentMalformedUri, "Segment URI \"" + s.uri + "\" is not a valid URI.");
-  if (!saw_segment_) next_msn_ = pl_.media.media_sequence + (pl_.media.skip ? pl_.media.skip->skipped_segments : 0);
-  saw_segment_ = true;
-  s.sequence = next_msn_++;
-  s.discontinuity = next_discontinuity_;
-  if (next_discontinuity_) ++disc_seq_;
-  s.discontinuity_sequence = disc_seq_;
-  s.program_date_time = next_pdt_;
-  s.gap = next_gap_;
-  s.key = current_key_;
-  s.map = current_map_;
-  s.bitrate_kbps = current_bitrate_;
-  s.parts = std::move(parts_);
-  parts_.clear();
-  if (next_range_) {
-    if (!next_range_->offset) {
-      if (last_range_end_ && last_range_uri_ == s.uri) {
-        next_range_->offset = *last_range_end_;
-      } else {
-        out_->Add(RuleId::kHlsByterangeOrphan, s.line,
-                  "EXT-X-BYTERANGE has no offset and the previous segment is not a sub-range of \"" +
-                      s.uri + "\".");
-      }
-    }
-    s.range = next_range_;
-    if (next_range_->offset) last_range_end_ = *next_range_->offset + next_range_->length;
-    last_range_uri_ = s.uri;
-  } else {
-    last_range_end_.reset();
+  // A safe line has no '{', hence no variable reference to substitute.
+  if (IsUriSafe(line)) {
+    AddSegment(line);
+    return;
   }
+  std::string_view uri = Substitute(line);
+  if (!IsUriSafe(uri))
+    Add(RuleId::kHlsSegmentMalformedUri, "Segment URI \"" + std::string(uri) + "\" is not a valid URI.");
+  AddSegment(uri);
+}
+
+void Parser::StartSegments() {
+  next_msn_ = pl_.media.media_sequence + (pl_.media.skip ? pl_.media.skip->skipped_segments : 0);
+  // Every further segment takes at least two more lines (EXTINF and URI).
+  // Capped: a huge input of blank lines must not reserve gigabytes.
+  size_t bound = static_cast<size_t>(std::max(0, total_lines_ - line_no_)) / 2 + 1;
+  pl_.media.segments.reserve(std::min(bound, size_t{1} << 16));
+  saw_segment_ = true;
+}
+
+void Parser::ResolveRange(std::string_view uri) {
+  if (!next_range_->offset) {
+    if (last_range_end_ && last_range_uri_ == uri) {
+      next_range_->offset = *last_range_end_;
+    } else {
+      out_->Add(RuleId::kHlsByterangeOrphan, pending_line_,
+                "EXT-X-BYTERANGE has no offset and the previous segment is not a sub-range of \"" +
+                    std::string(uri) + "\".");
+    }
+  }
+  if (next_range_->offset) last_range_end_ = *next_range_->offset + next_range_->length;
+  last_range_uri_ = uri;
+}
+
+void Parser::AddSegment(std::string_view uri) {
+  auto& segments = pl_.media.segments;
+  if (!saw_segment_) StartSegments();
+  if (next_range_) ResolveRange(uri);
+  else last_range_end_.reset();
+  if (next_discontinuity_) ++disc_seq_;
+  segments.emplace_back(SegmentFromState{this, uri});
+  parts_.clear();
   next_discontinuity_ = false;
   next_pdt_.reset();
   next_range_.reset();
   next_gap_ = false;
-  pl_.media.segments.push_back(std::move(s));
+}
+
+Segment Parser::MakeSegment(std::string_view uri) {
+  // Every member named: GCC clears a partly initialized aggregate with a slow `rep stos` first.
+  return Segment{.duration = pending_duration_,
+                 .title = pending_title_,
+                 .uri = uri,
+                 .line = pending_line_,
+                 .uri_line = line_no_,
+                 .sequence = next_msn_++,
+                 .discontinuity_sequence = disc_seq_,
+                 .discontinuity = next_discontinuity_,
+                 .gap = next_gap_,
+                 .range = next_range_,
+                 .program_date_time = next_pdt_,
+                 .bitrate_kbps = current_bitrate_,
+                 .key = current_key_,
+                 .map = current_map_,
+                 .parts = std::move(parts_)};
+}
+
+void Parser::OnExtinfTag(std::string_view value) {
+  ++media_tags_;
+  if (!first_media_line_) first_media_line_ = line_no_;
+  OnExtinf(value);
 }
 
 void Parser::HandleTag(std::string_view name, std::string_view value) {
+  if (name == "EXTINF") {  // most lines of a Media Playlist; not a once-only tag
+    OnExtinfTag(value);
+    return;
+  }
   for (std::string_view once : kOnceTags) {
     if (name != once) continue;
     if (std::find(once_seen_.begin(), once_seen_.end(), once) != once_seen_.end()) {
@@ -755,14 +1030,11 @@ void Parser::HandleTag(std::string_view name, std::string_view value) {
     ++media_tags_;
     if (!first_media_line_) first_media_line_ = line_no_;
   };
-  Attributes attrs;
+  Attributes& attrs = attrs_;
   auto attr = [&]() { ParseAttrs(name, value, &attrs); };
   auto& m = pl_.media;
 
-  if (name == "EXTINF") {
-    media_tag();
-    OnExtinf(value);
-  } else if (name == "EXT-X-BYTERANGE") {
+  if (name == "EXT-X-BYTERANGE") {
     media_tag();
     NeedVersion(4, "EXT-X-BYTERANGE");
     ByteRange r;
@@ -900,17 +1172,17 @@ void Parser::HandleTag(std::string_view name, std::string_view value) {
     h.line = line_no_;
     auto type = Enum(attrs, "EXT-X-PRELOAD-HINT", "TYPE", RuleId::kLlhlsPreloadHintInvalid);
     auto uri = Quoted(attrs, "EXT-X-PRELOAD-HINT", "URI");
-    if (type) h.type = std::string(*type);
+    if (type) h.type = *type;
     if (uri) h.uri = *uri;
     if (!type || !uri) {
       Add(RuleId::kLlhlsPreloadHintInvalid, "EXT-X-PRELOAD-HINT needs TYPE and URI.");
     } else if (h.type != "PART" && h.type != "MAP") {
-      Add(RuleId::kLlhlsPreloadHintInvalid, "EXT-X-PRELOAD-HINT TYPE=" + h.type + " is not PART or MAP.");
+      Add(RuleId::kLlhlsPreloadHintInvalid, "EXT-X-PRELOAD-HINT TYPE=" + std::string(h.type) + " is not PART or MAP.");
     }
     for (const auto& prev : m.preload_hints)
       if (!h.type.empty() && prev.type == h.type)
         Add(RuleId::kLlhlsPreloadHintInvalid,
-            "More than one EXT-X-PRELOAD-HINT with TYPE=" + h.type + ".");
+            "More than one EXT-X-PRELOAD-HINT with TYPE=" + std::string(h.type) + ".");
     (void)Int(attrs, "EXT-X-PRELOAD-HINT", "BYTERANGE-START", RuleId::kLlhlsPreloadHintInvalid);
     (void)Int(attrs, "EXT-X-PRELOAD-HINT", "BYTERANGE-LENGTH", RuleId::kLlhlsPreloadHintInvalid);
     m.preload_hints.push_back(std::move(h));
@@ -991,17 +1263,19 @@ Playlist Parser::Run() {
     t.remove_prefix(3);
   }
   ScanEncoding();
-  size_t pos = 0;
+  const char* const base = text_.data();
+  size_t pos = static_cast<size_t>(t.data() - base);  // past the BOM
   bool first_content = true;
-  while (pos <= t.size()) {
-    size_t nl = t.find('\n', pos);
-    if (nl == std::string_view::npos) nl = t.size();
-    std::string_view line = t.substr(pos, nl - pos);
+  for (;;) {
+    const size_t nl = NextNewline(pos);
+    const bool last = nl == text_.size();
+    std::string_view line(base + pos, nl - pos);
     pos = nl + 1;
     ++line_no_;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.empty() || Trim(line).empty()) {
-      if (nl == t.size()) break;
+    // Blank (empty or only spaces and tabs). Most lines start with a visible character.
+    if (line.empty() || ((line[0] == ' ' || line[0] == '\t') && Trim(line).empty())) {
+      if (last) break;
       continue;
     }
     if (first_content) {
@@ -1013,7 +1287,9 @@ Playlist Parser::Run() {
       }
     }
     if (line[0] == '#') {
-      if (StartsWith(line, "#EXT")) {
+      if (line.size() >= 8 && std::memcmp(line.data(), "#EXTINF:", 8) == 0) {
+        OnExtinfTag(std::string_view(line.data() + 8, line.size() - 8));  // the same as HandleTag("EXTINF", ...), minus the dispatch
+      } else if (StartsWith(line, "#EXT")) {
         size_t colon = line.find(':');
         std::string_view name = line.substr(1, colon == std::string_view::npos ? line.npos : colon - 1);
         std::string_view value =
@@ -1022,9 +1298,9 @@ Playlist Parser::Run() {
       }
       // Other lines starting with '#' are comments (§4.1).
     } else {
-      HandleUri(Trim(line));
+      HandleUri(IsTrimmed(line) ? line : Trim(line));
     }
-    if (nl == t.size()) break;
+    if (last) break;
   }
   FinishPendingSegment(true);
   if (pending_variant_)
@@ -1059,6 +1335,7 @@ Playlist Parser::Run() {
                     " or higher; the playlist declares " + std::to_string(pl_.version) +
                     (pl_.version_line ? "." : " (no EXT-X-VERSION)."));
   }
+  pl_.text = std::move(store_);
   return std::move(pl_);
 }
 
@@ -1088,8 +1365,8 @@ bool LooksLikeHls(std::string_view text) {
   return StartsWith(text.substr(i), "#EXTM3U");
 }
 
-std::vector<std::string> SplitCodecs(std::string_view codecs) {
-  std::vector<std::string> out;
+std::vector<std::string_view> SplitCodecs(std::string_view codecs) {
+  std::vector<std::string_view> out;
   size_t pos = 0;
   while (pos <= codecs.size()) {
     size_t c = codecs.find(',', pos);

@@ -5,12 +5,20 @@
 // below and reports every syntax- and tag-level finding; Check() (checks.h) adds the rules that
 // need the whole playlist. Every model element remembers its 1-based source line.
 //
-// Ownership: the model owns copies of every string; the input text may be released after Parse.
-// Threads: values only. Errors: Parse never fails: malformed input becomes findings and the
-// model keeps whatever could be read (lenient like players, strict in what it reports).
+// Ownership: zero-copy. Parse copies the input once into Playlist::text (a shared, immutable
+// buffer) and every std::string_view in the model points into that buffer or into the few strings
+// the parser had to build there (values after variable substitution). The input may be released
+// after Parse; copies and moves of a Playlist share the buffer, so their views stay valid. A view
+// (or an element such as a Segment) copied out of the model is only valid while some Playlist
+// (or a copy of its `text` pointer) that owns the buffer is alive.
+// Threads: values only; the shared buffer is never written after Parse returns.
+// Errors: Parse never fails: malformed input becomes findings and the model keeps whatever could
+// be read (lenient like players, strict in what it reports).
 // Input size is the caller's business (the fetcher caps it).
 
 #include <cstdint>
+#include <forward_list>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,22 +38,22 @@ struct ByteRange {
 };
 
 struct Key {
-  std::string method;  // NONE, AES-128, SAMPLE-AES, ...
-  std::string uri;
-  std::string iv;
-  std::string keyformat;
+  std::string_view method;  // NONE, AES-128, SAMPLE-AES, ...
+  std::string_view uri;
+  std::string_view iv;
+  std::string_view keyformat;
   int line = 0;
 };
 
 struct InitSection {  // EXT-X-MAP
-  std::string uri;
+  std::string_view uri;
   std::optional<ByteRange> range;
   int line = 0;
 };
 
 struct PartialSegment {  // EXT-X-PART
   double duration = 0;
-  std::string uri;
+  std::string_view uri;
   bool independent = false;
   bool gap = false;
   std::optional<ByteRange> range;
@@ -54,8 +62,8 @@ struct PartialSegment {  // EXT-X-PART
 
 struct Segment {
   double duration = 0;  // EXTINF
-  std::string title;
-  std::string uri;
+  std::string_view title;
+  std::string_view uri;
   int line = 0;      // the EXTINF line (the URI line when EXTINF is missing)
   int uri_line = 0;
   uint64_t sequence = 0;               // Media Sequence Number
@@ -71,12 +79,12 @@ struct Segment {
 };
 
 struct DateRange {
-  std::string id;
-  std::string klass;  // CLASS
+  std::string_view id;
+  std::string_view klass;  // CLASS
   std::optional<double> start, end, duration, planned_duration;
   bool end_on_next = false;
   bool scte35_out = false, scte35_in = false, scte35_cmd = false;
-  std::vector<std::pair<std::string, std::string>> attributes;  // raw, for conflict checks
+  std::vector<std::pair<std::string_view, std::string_view>> attributes;  // raw, for conflict checks
   int line = 0;
 };
 
@@ -95,13 +103,13 @@ struct Skip {
 };
 
 struct PreloadHint {
-  std::string type;  // PART or MAP
-  std::string uri;
+  std::string_view type;  // PART or MAP
+  std::string_view uri;
   int line = 0;
 };
 
 struct RenditionReport {
-  std::string uri;
+  std::string_view uri;
   std::optional<uint64_t> last_msn, last_part;
   int line = 0;
 };
@@ -140,18 +148,18 @@ struct Variant {  // EXT-X-STREAM-INF or EXT-X-I-FRAME-STREAM-INF
   bool iframe = false;
   uint64_t bandwidth = 0;
   std::optional<uint64_t> average_bandwidth;
-  std::vector<std::string> codecs;
+  std::vector<std::string_view> codecs;
   std::optional<Resolution> resolution;
   bool resolution_present = false;  // the attribute was there, even if malformed
   std::optional<double> frame_rate;
-  std::string audio, video, subtitles, closed_captions;
-  std::string uri;
+  std::string_view audio, video, subtitles, closed_captions;
+  std::string_view uri;
   int line = 0;
   int uri_line = 0;
 };
 
 struct Rendition {  // EXT-X-MEDIA
-  std::string type, group_id, name, language, uri, instream_id, channels;
+  std::string_view type, group_id, name, language, uri, instream_id, channels;
   bool is_default = false, autoselect = false, forced = false;
   int line = 0;
 };
@@ -162,6 +170,12 @@ struct MultivariantPlaylist {
   size_t StreamCount() const;
 };
 
+// The bytes the model's string_views point into (see Ownership above).
+struct PlaylistText {
+  std::string input;                   // the parsed text, copied once
+  std::forward_list<std::string> built;  // strings built while parsing; nodes never move
+};
+
 struct Playlist {
   PlaylistKind kind = PlaylistKind::kUnknown;
   uint64_t version = 1;  // EXT-X-VERSION, 1 when absent
@@ -169,6 +183,8 @@ struct Playlist {
   bool independent_segments = false;
   MediaPlaylist media;
   MultivariantPlaylist multivariant;
+  // Owner of every string_view above; null for a default-constructed Playlist.
+  std::shared_ptr<const PlaylistText> text;
 };
 
 // True when the text (after an optional BOM and blank lines) starts with #EXTM3U.
@@ -180,7 +196,7 @@ Playlist Parse(std::string_view text, Findings* out);
 // Parse() followed by Check(): the full rule set on one playlist.
 Playlist Analyze(std::string_view text, Findings* out);
 
-// Splits a CODECS value "avc1.64001f,mp4a.40.2" into trimmed entries.
-std::vector<std::string> SplitCodecs(std::string_view codecs);
+// Splits a CODECS value "avc1.64001f,mp4a.40.2" into trimmed entries: views into `codecs`.
+std::vector<std::string_view> SplitCodecs(std::string_view codecs);
 
 }  // namespace avtrace::analyzer::hls

@@ -135,7 +135,7 @@ void LiveTracker::CheckDiscontinuities(const hls::MediaPlaylist& m, uint64_t fir
       }
       if (!announced)
         findings_.Add(RuleId::kLiveUnexpectedDiscontinuity, s.line,
-                      "New segment " + std::to_string(s.sequence) + " (" + s.uri +
+                      "New segment " + std::to_string(s.sequence) + " (" + std::string(s.uri) +
                           ") starts a discontinuity that no EXT-X-DATERANGE announces.",
                       url_);
     }
@@ -177,7 +177,7 @@ double LiveTracker::ObserveHls(std::string_view body, double now, double fetch_s
   last_msn_ = m.media_sequence;
   std::map<uint64_t, Seen> current;
   for (const auto& s : m.segments)
-    current[s.sequence] = Seen{s.uri, s.duration, s.discontinuity_sequence, s.discontinuity};
+    current[s.sequence] = Seen{std::string(s.uri), s.duration, s.discontinuity_sequence, s.discontinuity};
   uint64_t before = new_segments_;
   std::optional<uint64_t> newest_before;
   if (!present_.empty()) newest_before = present_.rbegin()->first;
