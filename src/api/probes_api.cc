@@ -2,7 +2,9 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "core/civil_time.h"
 #include "ingest/json_writer.h"
@@ -110,11 +112,15 @@ Result<probe::ProbeSpec> ParseProbeSpec(const std::string& body) {
     return InvalidArgument("the body must be a JSON object");
   probe::ProbeSpec spec;
   bool have_name = false, have_url = false;
+  std::vector<std::string_view> seen;
   for (auto [key, value] : obj) {
     std::string_view str;
+    if (std::find(seen.begin(), seen.end(), key) != seen.end())
+      return InvalidArgument("duplicate key '" + std::string(key) + "'");
+    seen.push_back(key);
     if (key == "name" || key == "url") {
-      if (value.get_string().get(str) != simdjson::SUCCESS)
-        return InvalidArgument(std::string(key) + ": expected a string");
+      if (value.get_string().get(str) != simdjson::SUCCESS || str.empty())
+        return InvalidArgument(std::string(key) + ": expected a non-empty string");
       (key == "name" ? spec.name : spec.url) = std::string(str);
       (key == "name" ? have_name : have_url) = true;
     } else if (key == "maxPlaylists") {
