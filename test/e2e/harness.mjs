@@ -156,7 +156,7 @@ function countDashSegments(mpd) {
 // ---------------------------------------------------------------------------------------------
 // The media + page server.
 
-const MIME = {
+export const MIME = {
   '.m3u8': 'application/vnd.apple.mpegurl',
   '.mpd': 'application/dash+xml',
   '.ts': 'video/mp2t',

@@ -12,16 +12,9 @@ import http from 'node:http';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { startFfmpeg, waitForStream } from '../e2e/harness.mjs';
+import { MIME, startFfmpeg, waitForStream } from '../e2e/harness.mjs';
 import { getJson, makeTempRoot, pollUntil, removeTempRoot, request, startServer } from './harness.mjs';
 
-const MIME = {
-  '.m3u8': 'application/vnd.apple.mpegurl',
-  '.mpd': 'application/dash+xml',
-  '.ts': 'video/mp2t',
-  '.m4s': 'video/iso.segment',
-  '.mp4': 'video/mp4',
-};
 
 let root;
 let media;  // {url, frozen: Map<path, text>, close()}

@@ -65,6 +65,25 @@ std::string Dump(const std::vector<Report>& reports) {
   return s;
 }
 
+using Site = std::map<std::string, TestHttpServer::Response>;
+
+// Serves `site` (404 for any other path).
+TestHttpServer::Handler Serve(const Site& site) {
+  return [&site](const TestHttpServer::Request& r) {
+    auto it = site.find(r.path);
+    return it == site.end() ? TestHttpServer::Response{404, "text/plain", "no", "", 0} : it->second;
+  };
+}
+
+// Crawls `path` on a test server through a lab fetcher (loopback allowed).
+Result<std::vector<Report>> LabCrawl(const TestHttpServer& server, const std::string& path,
+                                     const CrawlOptions& options = {}) {
+  fetch::FetchOptions o;
+  o.allow_private = true;
+  fetch::CurlFetcher fetcher(o);
+  return Crawl(server.Url(path), fetcher, 1.7e9, options);
+}
+
 std::map<std::string, TestHttpServer::Response> SyntheticSite() {
   std::map<std::string, TestHttpServer::Response> site;
   auto playlist = [](std::string body) {
@@ -108,10 +127,7 @@ std::map<std::string, TestHttpServer::Response> SyntheticSite() {
 
 TEST(Crawl, MultivariantCrossChecks) {
   auto site = SyntheticSite();
-  TestHttpServer server([&](const TestHttpServer::Request& r) {
-    auto it = site.find(r.path);
-    return it == site.end() ? TestHttpServer::Response{404, "text/plain", "no", "", 0} : it->second;
-  });
+  TestHttpServer server(Serve(site));
   fetch::FetchOptions o;
   o.allow_private = true;
   fetch::CurlFetcher fetcher(o);
@@ -144,10 +160,7 @@ TEST(Crawl, MultivariantCrossChecks) {
 
 TEST(Crawl, RunCheckOnAUrl) {
   auto site = SyntheticSite();
-  TestHttpServer server([&](const TestHttpServer::Request& r) {
-    auto it = site.find(r.path);
-    return it == site.end() ? TestHttpServer::Response{404, "text/plain", "no", "", 0} : it->second;
-  });
+  TestHttpServer server(Serve(site));
   CheckOptions o;
   o.target = server.Url("/master.m3u8");
   o.format = OutputFormat::kJson;
@@ -255,19 +268,15 @@ TEST(Crawl, DashBandwidthAgainstMeasuredSegments) {
   auto site = DashBitrateSite();
   std::mutex mu;
   std::vector<std::string> requests;  // path + " " + range
-  TestHttpServer server([&](const TestHttpServer::Request& r) {
+  TestHttpServer server([&, serve = Serve(site)](const TestHttpServer::Request& r) {
     {
       std::lock_guard<std::mutex> lock(mu);
       auto range = r.headers.find("range");
       requests.push_back(r.path + " " + (range == r.headers.end() ? "" : range->second));
     }
-    auto it = site.find(r.path);
-    return it == site.end() ? TestHttpServer::Response{404, "text/plain", "no", "", 0} : it->second;
+    return serve(r);
   });
-  fetch::FetchOptions o;
-  o.allow_private = true;
-  fetch::CurlFetcher fetcher(o);
-  auto result = Crawl(server.Url("/bitrate.mpd"), fetcher, 1.7e9);
+  auto result = LabCrawl(server, "/bitrate.mpd");
   ASSERT_TRUE(result.ok()) << result.status().ToString();
   SCOPED_TRACE(Dump(*result));
   std::map<std::string, std::vector<std::string>> by_rep;  // representation id -> bit-rate rules
@@ -309,16 +318,10 @@ TEST(Crawl, DashBandwidthAgainstMeasuredSegments) {
 
 TEST(Crawl, DashSegmentsPerRepresentationIsConfigurable) {
   auto site = DashBitrateSite();
-  TestHttpServer server([&](const TestHttpServer::Request& r) {
-    auto it = site.find(r.path);
-    return it == site.end() ? TestHttpServer::Response{404, "text/plain", "no", "", 0} : it->second;
-  });
-  fetch::FetchOptions o;
-  o.allow_private = true;
-  fetch::CurlFetcher fetcher(o);
+  TestHttpServer server(Serve(site));
   CrawlOptions options;
   options.segments_per_representation = 1;
-  auto result = Crawl(server.Url("/bitrate.mpd"), fetcher, 1.7e9, options);
+  auto result = LabCrawl(server, "/bitrate.mpd", options);
   ASSERT_TRUE(result.ok());
   SCOPED_TRACE(Dump(*result));
   // One 180 kbit/s segment: 360 kbit - 1.1 x 100 kbit/s x 2 s = 140 kbit of excess, which the
