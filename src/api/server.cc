@@ -98,7 +98,7 @@ Status Server::Impl::Start() {
     o.max_inflight_body_bytes = config_.otlp_http.max_inflight_body_bytes;
     o.error_renderer = ingest::RenderOtlpServerError;
     otlp_ = std::make_unique<ingest::OtlpHttpReceiver>(
-        ingest::OtlpHttpOptions::FromConfig(config_.otlp_http),
+        ingest::OtlpHttpOptions::FromConfig(config_),
         std::make_shared<ingest::PipelineSink>(pipeline_), registry_, clock_);
     otlp_server_ = std::make_unique<ingest::HttpServer>(ioc_, o, registry_, clock_);
     otlp_->RegisterRoutes(&otlp_server_->router());

@@ -175,7 +175,10 @@ Status Apply(const Loader& L, const YAML::Node& root, Config* c) {
           {"storage", map({{"backend", str(&c->storage.backend)},
                            {"sqlite", map({{"path", str(&c->storage.sqlite_path)}})},
                            {"durability", str(&c->storage.durability)},
-                           {"indexed_attributes", list(&c->storage.indexed_attributes)}})},
+                           {"indexed_attributes", list(&c->storage.indexed_attributes)},
+                           {"max_series_per_metric", u64(&c->storage.max_series_per_metric)},
+                           {"max_active_series", u64(&c->storage.max_active_series)},
+                           {"series_idle", dur(&c->storage.series_idle_seconds)}})},
           {"projects", [&](N n, P p) {
              if (!n.IsSequence()) return L.Where(n, p, "expected a list of projects");
              c->projects.clear();
@@ -372,6 +375,10 @@ std::string DumpConfig(const Config& c) {
   out << YAML::Key << "durability" << YAML::Value << c.storage.durability;
   out << YAML::Key << "indexed_attributes" << YAML::Value;
   list(c.storage.indexed_attributes);
+  out << YAML::Key << "max_series_per_metric" << YAML::Value << c.storage.max_series_per_metric;
+  out << YAML::Key << "max_active_series" << YAML::Value << c.storage.max_active_series;
+  out << YAML::Key << "series_idle" << YAML::Value
+      << std::to_string(c.storage.series_idle_seconds) + "s";
   out << YAML::EndMap;
   out << YAML::Key << "projects" << YAML::Value << YAML::BeginSeq;
   for (const Config::Project& p : c.projects) {

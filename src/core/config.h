@@ -56,6 +56,11 @@ struct Config {
     std::string durability = "normal";    // normal (survives a killed process) | power
     std::vector<std::string> indexed_attributes = {
         "service.name", "episode.id", "podcast.id", "stream.id", "session.id", "protocol"};
+    // The metric cardinality guard (ingest/series_guard.h): active series = seen within
+    // series_idle. max_active_series 0 turns it off.
+    uint64_t max_series_per_metric = 20'000;
+    uint64_t max_active_series = 1'000'000;
+    uint64_t series_idle_seconds = 3600;
   } storage;
 
   struct Retention {

@@ -89,10 +89,13 @@ std::string_view SignalPath(otlp::Signal s) {
 
 }  // namespace
 
-OtlpHttpOptions OtlpHttpOptions::FromConfig(const Config::OtlpHttp& config) {
+OtlpHttpOptions OtlpHttpOptions::FromConfig(const Config& config) {
   OtlpHttpOptions o;
-  o.max_body_bytes = config.max_body_bytes;
-  o.cors_allowed_origins = config.cors_allowed_origins;
+  o.max_body_bytes = config.otlp_http.max_body_bytes;
+  o.cors_allowed_origins = config.otlp_http.cors_allowed_origins;
+  o.series_limits.max_per_metric = config.storage.max_series_per_metric;
+  o.series_limits.max_active = config.storage.max_active_series;
+  o.series_limits.idle_seconds = config.storage.series_idle_seconds;
   return o;
 }
 
@@ -155,6 +158,9 @@ struct OtlpHttpReceiver::Shared {
       : options(std::move(o)),
         sink(std::move(s)),
         clock(c),
+        guard(options.series_limits.max_active > 0
+                  ? std::make_unique<SeriesGuard>(options.series_limits, registry, c)
+                  : nullptr),
         signals{PerSignal(registry, otlp::Signal::kTraces),
                 PerSignal(registry, otlp::Signal::kMetrics),
                 PerSignal(registry, otlp::Signal::kLogs)} {}
@@ -212,6 +218,7 @@ struct OtlpHttpReceiver::Shared {
   const OtlpHttpOptions options;
   const std::shared_ptr<BatchSink> sink;
   const Clock* const clock;
+  const std::unique_ptr<SeriesGuard> guard;  // metrics only; null when off
   std::array<PerSignal, 3> signals;
 };
 
@@ -303,10 +310,13 @@ void OtlpHttpReceiver::HandleExport(otlp::Signal signal, HttpRequest request, Re
     }
   }
   batch.received_unix_nanos = s.clock->NowUnixNanos();
+  const int64_t invalid = outcome.rejected;
+  const int64_t over_limit =
+      signal == otlp::Signal::kMetrics && s.guard ? s.guard->Filter(&batch, &outcome) : 0;
   const size_t items = batch.ItemCount();
   counters.flow.Received(static_cast<double>(items + static_cast<size_t>(outcome.rejected)));
-  if (outcome.rejected > 0)
-    counters.flow.Rejected("invalid_item", static_cast<double>(outcome.rejected));
+  if (invalid > 0) counters.flow.Rejected("invalid_item", static_cast<double>(invalid));
+  if (over_limit > 0) counters.flow.Rejected("series_limit", static_cast<double>(over_limit));
   if (items == 0) {
     return s.Answer(signal, origin, started, Shared::SuccessResponse(format, signal, outcome),
                     responder);

@@ -46,6 +46,7 @@
 #include "core/status.h"
 #include "ingest/http_types.h"
 #include "ingest/router.h"
+#include "ingest/series_guard.h"
 #include "otlp/model.h"
 
 namespace avtrace::metrics {
@@ -68,8 +69,10 @@ class BatchSink {
 struct OtlpHttpOptions {
   uint64_t max_body_bytes = 64ull << 20;  // after decompression
   std::vector<std::string> cors_allowed_origins;
+  // The metric cardinality guard (series_guard.h); max_active == 0 turns it off.
+  SeriesLimits series_limits;
 
-  static OtlpHttpOptions FromConfig(const Config::OtlpHttp& config);
+  static OtlpHttpOptions FromConfig(const Config& config);
 };
 
 enum class OtlpFormat : uint8_t { kProto, kJson };
