@@ -232,6 +232,7 @@ Status Apply(const Loader& L, const YAML::Node& root, Config* c) {
           {"retention", map({{"traces", dur(&c->retention.traces_seconds)},
                              {"metrics", dur(&c->retention.metrics_seconds)},
                              {"logs", dur(&c->retention.logs_seconds)},
+                             {"playback", dur(&c->retention.playback_seconds)},
                              {"check_interval", dur(&c->retention.check_interval_seconds)}})},
       });
 }
@@ -429,6 +430,8 @@ std::string DumpConfig(const Config& c) {
   out << YAML::Key << "traces" << YAML::Value << std::to_string(c.retention.traces_seconds) + "s";
   out << YAML::Key << "metrics" << YAML::Value << std::to_string(c.retention.metrics_seconds) + "s";
   out << YAML::Key << "logs" << YAML::Value << std::to_string(c.retention.logs_seconds) + "s";
+  out << YAML::Key << "playback" << YAML::Value
+      << std::to_string(c.retention.playback_seconds) + "s";
   out << YAML::Key << "check_interval" << YAML::Value
       << std::to_string(c.retention.check_interval_seconds) + "s";
   out << YAML::EndMap;

@@ -67,6 +67,7 @@ struct Config {
     uint64_t traces_seconds = 7 * 24 * 3600;
     uint64_t metrics_seconds = 30 * 24 * 3600;
     uint64_t logs_seconds = 7 * 24 * 3600;
+    uint64_t playback_seconds = 30 * 24 * 3600;  // ended player sessions and their events
     uint64_t check_interval_seconds = 60;
   } retention;
 

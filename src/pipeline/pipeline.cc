@@ -207,7 +207,8 @@ class Pipeline::Impl {
     };
     const store::RetentionCutoffs cutoffs{cutoff(retention_.traces_seconds),
                                           cutoff(retention_.metrics_seconds),
-                                          cutoff(retention_.logs_seconds)};
+                                          cutoff(retention_.logs_seconds),
+                                          cutoff(retention_.playback_seconds)};
     auto r = store_->ApplyRetention(cutoffs, 5000);
     if (!r.ok()) {
       log::Warn("Retention step failed.", {{"error", r.status().ToString()}});

@@ -1449,6 +1449,72 @@ TEST_P(StoreContractTest, PlaybackSessionsAndEventsRoundTrip) {
   }
 }
 
+// Playback retention: ended sessions whose last event is older than the cutoff go with every
+// event; open sessions (however old) and recent ended ones stay; the walk is chunked.
+TEST_P(StoreContractTest, PlaybackRetentionDeletesOldEndedSessionsWhole) {
+  otlp::Batch b;
+  std::vector<player::SessionState> sessions;
+  for (int i = 0; i < 6; ++i) {
+    const std::string id = "s" + std::to_string(i);
+    // s0..s3 old (last event kT0 + 1 s), s4 and s5 recent; s3 is old but still active.
+    const uint64_t started = i < 4 ? kT0 : kT0 + 1000 * kSec;
+    player::SessionState s = MakeSession("demo", id, started);
+    s.status = i == 3 ? player::SessionStatus::kActive : player::SessionStatus::kEnded;
+    sessions.push_back(s);
+    for (int e = 0; e < 5; ++e) AddEvent(&b, "demo", id, "e", started + e * kMs, e);
+  }
+  std::vector<const otlp::Batch*> v = {&b};
+  ASSERT_TRUE(store_->AppendWithSessions(v, sessions).ok());
+
+  RetentionResult total;
+  bool done = false;
+  RetentionCutoffs cut;
+  cut.playback = kT0 + 500 * kSec;
+  for (int i = 0; i < 100 && !done; ++i) {
+    auto r = store_->ApplyRetention(cut, 1);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    total.sessions_deleted += r->sessions_deleted;
+    total.playback_events_deleted += r->playback_events_deleted;
+    done = !r->more;
+  }
+  ASSERT_TRUE(done);
+  EXPECT_EQ(total.sessions_deleted, 3u);
+  EXPECT_EQ(total.playback_events_deleted, 15u);
+  for (const char* gone : {"s0", "s1", "s2"}) {
+    EXPECT_EQ(store_->GetSession("demo", gone).status().code(), StatusCode::kNotFound) << gone;
+    auto ev = store_->ListSessionEvents({"demo", gone, 100, std::nullopt});
+    EXPECT_TRUE(!ev.ok() || ev->events.playback_events.empty()) << gone;
+  }
+  for (const char* kept : {"s3", "s4", "s5"}) {
+    ASSERT_TRUE(store_->GetSession("demo", kept).ok()) << kept;
+    auto ev = store_->ListSessionEvents({"demo", kept, 100, std::nullopt});
+    ASSERT_TRUE(ev.ok());
+    EXPECT_EQ(ev->events.playback_events.size(), 5u) << kept;
+  }
+  // Later events keep strictly increasing ingest sequences after the deletion and a reopen, even
+  // when the newest events were the ones deleted.
+  auto before = store_->EventsAfter(0, 1000);
+  ASSERT_TRUE(before.ok());
+  const uint64_t last = before->events.playback_events.back().ingest_sequence;
+  RetentionCutoffs all;
+  all.playback = kT0 + 5000 * kSec;
+  for (int i = 0; i < 100; ++i) {
+    auto r = store_->ApplyRetention(all, 1000);
+    ASSERT_TRUE(r.ok());
+    if (!r->more) break;
+  }
+  EXPECT_EQ(store_->GetSession("demo", "s5").status().code(), StatusCode::kNotFound);
+  Reopen();
+  otlp::Batch more;
+  AddEvent(&more, "demo", "s3", "late", kT0 + 1001 * kSec, 9);
+  std::vector<const otlp::Batch*> v2 = {&more};
+  ASSERT_TRUE(store_->AppendWithSessions(v2, {}).ok());
+  auto after = store_->EventsAfter(last, 10);
+  ASSERT_TRUE(after.ok());
+  ASSERT_EQ(after->events.playback_events.size(), 1u);
+  EXPECT_GT(after->events.playback_events[0].ingest_sequence, last);
+}
+
 TEST_P(StoreContractTest, PlaybackPagesHaveNoGapsOrDuplicates) {
   otlp::Batch b;
   std::vector<player::SessionState> sessions;

@@ -145,11 +145,15 @@ struct RetentionCutoffs {
   uint64_t traces = 0;
   uint64_t metrics = 0;
   uint64_t logs = 0;
-  static RetentionCutoffs All(uint64_t cutoff) { return {cutoff, cutoff, cutoff}; }
+  // Player telemetry: ENDED sessions whose last event is older than this go, with their events
+  // (a session that is still open is never cut in half).
+  uint64_t playback = 0;
+  static RetentionCutoffs All(uint64_t cutoff) { return {cutoff, cutoff, cutoff, cutoff}; }
 };
 
 struct RetentionResult {
   uint64_t spans_deleted = 0, points_deleted = 0, logs_deleted = 0;
+  uint64_t sessions_deleted = 0, playback_events_deleted = 0;
   bool more = false;  // deletion is chunked; call again to continue
 };
 

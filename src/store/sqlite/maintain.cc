@@ -502,6 +502,57 @@ Result<uint64_t> SqliteStore::RetainSeries(uint32_t max_rows) {
   return empty.size();
 }
 
+Status SqliteStore::RetainPlayback(uint64_t cutoff, uint32_t max_rows, RetentionResult* r,
+                                   bool* more) {
+  // Oldest ended sessions first; each with all its events (by the session_ref index). A session
+  // with more events than the budget is still deleted whole: it is one transaction either way.
+  const int64_t batch = std::clamp<int64_t>(max_rows / 64, 1, 256);
+  std::vector<int64_t> ids;
+  {
+    ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(writer_,
+                                           "SELECT id FROM playback_sessions WHERE status = 2 "
+                                           "AND last_event_at < ?1 ORDER BY last_event_at LIMIT ?2",
+                                           false));
+    q.BindInt(1, static_cast<int64_t>(cutoff));
+    q.BindInt(2, batch);
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      ids.push_back(q.ColInt(0));
+    }
+  }
+  if (ids.empty()) return Status::Ok();
+  uint64_t events = 0;
+  size_t done = 0;
+  RETURN_IF_ERROR(RunInTxn([&]() -> Status {
+    RETURN_IF_ERROR(writer_.Exec(
+        "INSERT INTO meta(key, value) SELECT 'playback_ingest_high', max(ingest_sequence) FROM "
+        "playback_events HAVING max(ingest_sequence) IS NOT NULL ON CONFLICT(key) DO UPDATE SET "
+        "value = max(value, excluded.value)"));
+    ASSIGN_OR_RETURN(Stmt del_events, Stmt::Prepare(writer_,
+                                                    "DELETE FROM playback_events WHERE "
+                                                    "session_ref = ?1",
+                                                    false));
+    ASSIGN_OR_RETURN(Stmt del_session,
+                     Stmt::Prepare(writer_, "DELETE FROM playback_sessions WHERE id = ?1", false));
+    for (int64_t id : ids) {
+      del_events.BindInt(1, id);
+      RETURN_IF_ERROR(del_events.Run());
+      events += static_cast<uint64_t>(sqlite3_changes(writer_.get()));
+      del_session.BindInt(1, id);
+      RETURN_IF_ERROR(del_session.Run());
+      ++done;
+      if (events >= max_rows) break;
+    }
+    return Status::Ok();
+  }));
+  r->sessions_deleted += done;
+  r->playback_events_deleted += events;
+  // More may be waiting when the batch was full or cut short by the row budget.
+  if (done < ids.size() || static_cast<int64_t>(ids.size()) == batch) *more = true;
+  return Status::Ok();
+}
+
 Result<RetentionResult> SqliteStore::ApplyRetention(const RetentionCutoffs& cutoffs,
                                                     uint32_t max_rows) {
   if (closed_) return Unavailable("store is closed");
@@ -541,6 +592,7 @@ Result<RetentionResult> SqliteStore::ApplyRetention(const RetentionCutoffs& cuto
     if (*sig.deleted >= max_rows) more = true;
   }
   ASSIGN_OR_RETURN(uint64_t series, RetainSeries(max_rows));
+  if (cutoffs.playback > 0) RETURN_IF_ERROR(RetainPlayback(cutoffs.playback, max_rows, &r, &more));
   r.more = more;
   Telemetry& t = *tm_;
   if (t.retention_spans) {
@@ -548,6 +600,8 @@ Result<RetentionResult> SqliteStore::ApplyRetention(const RetentionCutoffs& cuto
     Telemetry::Inc(t.retention_points, static_cast<double>(r.points_deleted));
     Telemetry::Inc(t.retention_logs, static_cast<double>(r.logs_deleted));
     Telemetry::Inc(t.retention_series, static_cast<double>(series));
+    Telemetry::Inc(t.retention_sessions, static_cast<double>(r.sessions_deleted));
+    Telemetry::Inc(t.retention_playback_events, static_cast<double>(r.playback_events_deleted));
     t.backlog->Set(static_cast<double>(next_span_id_ - 1 - watermark_));
     UpdateSizeGauge();
   }

@@ -255,8 +255,12 @@ Status SqliteStore::PreparePlaybackStmts() {
                     "client_time, name, client_timestamp, sdk_name, sdk_version, schema_version, "
                     "meta, flags, trace_id, span_id, parent_span_id) VALUES (?1, ?2, ?3, ?4, ?5, "
                     "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"));
+  // Retention records the highest sequence it ever deleted, so numbers are never reused even
+  // when every event is gone.
   ASSIGN_OR_RETURN(int64_t max_seq,
-                   writer_.QueryInt("SELECT max(ingest_sequence) FROM playback_events"));
+                   writer_.QueryInt("SELECT max(coalesce((SELECT max(ingest_sequence) FROM "
+                                    "playback_events), 0), coalesce((SELECT value FROM meta WHERE "
+                                    "key = 'playback_ingest_high'), 0))"));
   next_ingest_sequence_ = static_cast<uint64_t>(max_seq) + 1;
   return Status::Ok();
 }

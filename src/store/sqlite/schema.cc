@@ -180,7 +180,12 @@ CREATE TABLE playback_events(
 CREATE INDEX playback_events_order ON playback_events(session_ref, received, seq, ingest_sequence);
 )sql";
 
-constexpr const char* kMigrations[] = {kMigration1, kMigration2};
+// Migration 3: playback retention walks ended sessions by their last event.
+constexpr const char* kMigration3 = R"sql(
+CREATE INDEX playback_sessions_retention ON playback_sessions(last_event_at) WHERE status = 2;
+)sql";
+
+constexpr const char* kMigrations[] = {kMigration1, kMigration2, kMigration3};
 constexpr int kCount = static_cast<int>(sizeof(kMigrations) / sizeof(kMigrations[0]));
 
 }  // namespace

@@ -320,6 +320,8 @@ Status SqliteStore::Open() {
     t.retention_points = &r.Counter(del, del_help, {{"signal", "metrics"}});
     t.retention_logs = &r.Counter(del, del_help, {{"signal", "logs"}});
     t.retention_series = &r.Counter(del, del_help, {{"signal", "series"}});
+    t.retention_sessions = &r.Counter(del, del_help, {{"signal", "playback_sessions"}});
+    t.retention_playback_events = &r.Counter(del, del_help, {{"signal", "playback_events"}});
     t.backlog->Set(static_cast<double>(next_span_id_ - 1 - watermark_));
     UpdateSizeGauge();
   }

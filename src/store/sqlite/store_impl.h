@@ -190,6 +190,9 @@ class SqliteStore final : public Store {
                                    uint64_t cutoff, uint32_t max_rows, bool* more);
   Result<bool> DropGenerations(uint32_t max_rows);
   Result<uint64_t> RetainSeries(uint32_t max_rows);
+  // Deletes ended sessions last active before `cutoff` and their events, at most about
+  // `max_rows` rows per call.
+  Status RetainPlayback(uint64_t cutoff, uint32_t max_rows, RetentionResult* r, bool* more);
   Status RunInTxn(const std::function<Status()>& body);
 
   SqliteOptions options_;
@@ -306,6 +309,8 @@ struct SqliteStore::Telemetry {
   prometheus::Counter* retention_points = nullptr;
   prometheus::Counter* retention_logs = nullptr;
   prometheus::Counter* retention_series = nullptr;
+  prometheus::Counter* retention_sessions = nullptr;
+  prometheus::Counter* retention_playback_events = nullptr;
 
   static void Inc(prometheus::Counter* c, double n) {
     if (c && n > 0) c->Increment(n);
