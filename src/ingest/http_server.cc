@@ -85,6 +85,7 @@ class ServerState {
   // Posts `fn` to the session's strand; false when the server has stopped or the session is gone.
   bool Post(const std::weak_ptr<Session>& session, std::function<void(Session&)> fn);
   void RecordRequest(int status, uint64_t latency_nanos);
+  void CountStreamWriteTimeout() { stream_write_timeouts_->Increment(); }
   void CountConnection(bool accepted) {
     (accepted ? connections_total_ : connections_rejected_)->Increment();
   }
@@ -107,6 +108,7 @@ class ServerState {
   std::atomic<uint64_t> body_bytes_{0};
   prometheus::Gauge* body_bytes_gauge_;
   prometheus::Counter* body_budget_rejected_;
+  prometheus::Counter* stream_write_timeouts_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::unordered_map<Session*, std::shared_ptr<Session>> sessions_;  // guarded by mu_
@@ -426,6 +428,7 @@ class Session : public std::enable_shared_from_this<Session> {
     phase_ = Phase::kClosed;
     ReleaseInflight();
     ReleaseBody();
+    if (write_timer_) write_timer_->cancel();
     error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
     stream_.close();
@@ -473,6 +476,10 @@ class Session : public std::enable_shared_from_this<Session> {
   std::deque<std::pair<std::string, bool>> out_;
   bool writing_ = false;
   bool ending_ = false;
+  // A chunk that the client does not take within write_timeout ends the stream (a client that
+  // stopped reading would otherwise hold the connection until its queue overflows).
+  std::optional<asio::steady_timer> write_timer_;
+  uint64_t chunk_generation_ = 0;
 };
 
 std::string ChunkFrame(std::string_view data) {
@@ -595,9 +602,21 @@ void Session::WriteNextChunk() {
     return;
   }
   writing_ = true;
+  if (!write_timer_) write_timer_.emplace(stream_.get_executor());
+  const uint64_t generation = ++chunk_generation_;
+  write_timer_->expires_after(opts().write_timeout);
+  write_timer_->async_wait([self = shared_from_this(), generation](const error_code& ec) {
+    if (ec || self->phase_ != Phase::kStreaming || self->chunk_generation_ != generation ||
+        !self->writing_)
+      return;
+    self->state_->CountStreamWriteTimeout();
+    self->CloseNow();
+  });
   asio::async_write(stream_.socket(), asio::buffer(out_.front().first),
                     [self = shared_from_this()](const error_code& ec, size_t) {
                       if (self->phase_ != Phase::kStreaming) return;
+                      ++self->chunk_generation_;  // this chunk's deadline no longer applies
+                      self->write_timer_->cancel();
                       if (self->out_.front().second) self->writer_->Written();
                       self->out_.pop_front();
                       if (ec) return self->CloseNow();
@@ -615,6 +634,9 @@ ServerState::ServerState(HttpServerOptions options, metrics::Registry* registry,
   body_bytes_gauge_ = &registry->Gauge(
       "avtrace_http_body_bytes_in_flight",
       "Bytes of request bodies being read or waiting for their answer", labels);
+  stream_write_timeouts_ = &registry->Counter(
+      "avtrace_http_stream_write_timeouts_total",
+      "Streamed responses (SSE) closed because the client took no data for write_timeout", labels);
   body_budget_rejected_ = &registry->Counter(
       "avtrace_http_body_budget_rejected_total",
       "Requests answered 503 because max_inflight_body_bytes was reached", labels);

@@ -23,9 +23,9 @@
 // After Stop() a late answer (e.g. a pipeline completing after shutdown) is dropped safely.
 // Stop() is safe to call twice; the destructor calls it with a zero deadline.
 // Streamed responses (HttpResponse::stream, e.g. SSE): status and headers go out with chunked
-// encoding, then chunks from the StreamWriter (bounded queue, written on the strand, no write
-// timeout); the connection ends when the client closes or on Stop(), which sends the
-// terminating chunk and closes at once.
+// encoding, then chunks from the StreamWriter (bounded queue, written on the strand; a chunk the
+// client does not take within write_timeout closes the stream); the connection ends when the
+// client closes or on Stop(), which sends the terminating chunk and closes at once.
 // Errors: Listen() returns Unavailable when the address cannot be bound, InvalidArgument for a
 // host that is not an address or resolvable name. Network errors after startup are counted and
 // close the connection concerned; they never reach the caller.

@@ -11,6 +11,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -468,6 +469,34 @@ TEST(HttpServerTest, BodyBudgetRefusesWith503AndRecovers) {
   EXPECT_EQ(ok.body(), "90");
   answerer.join();
   EXPECT_NE(h.registry().Serialize().find("avtrace_http_body_bytes_in_flight{server=\"t\"} 0"),
+            std::string::npos);
+}
+
+// A streamed response whose client stops reading: once a chunk waits longer than write_timeout
+// the stream is closed (and counted), instead of holding the connection indefinitely.
+TEST(HttpServerTest, StreamClosedWhenTheClientStopsReading) {
+  HttpServerOptions o;
+  o.write_timeout = std::chrono::milliseconds(200);
+  Harness h(o);
+  std::shared_ptr<StreamWriter> writer;
+  std::atomic<bool> closed{false};
+  h.router().Exact("GET", "/stream", [&](HttpRequest, Responder r) {
+    HttpResponse resp = HttpResponse::WithBody(200, "text/event-stream", "");
+    resp.stream_max_pending = 1000;
+    resp.stream = [&](std::shared_ptr<StreamWriter> w) {
+      writer = w;
+      w->OnClose([&] { closed = true; });
+      for (int i = 0; i < 100; ++i) w->Write(std::string(256 * 1024, 'x'));  // 25 MiB
+    };
+    r.Send(std::move(resp));
+  });
+  h.Start();
+  Client c(h.port());
+  c.WriteRaw("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n");  // and never read
+  for (int i = 0; i < 300 && !closed; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_TRUE(closed.load());
+  EXPECT_NE(h.registry().Serialize().find(
+                "avtrace_http_stream_write_timeouts_total{server=\"t\"} 1"),
             std::string::npos);
 }
 
