@@ -391,6 +391,38 @@ TEST_P(StoreContractTest, TracesSharingAnIdPrefixStayApart) {
   }
 }
 
+// A retried export stores the same spans again; reads show each span once, whether the copies
+// are in the index, the tail, or one in each. A different span that reuses an id (other times)
+// is not hidden.
+TEST_P(StoreContractTest, RetriedExportsDoNotDuplicateSpans) {
+  BatchMaker m;
+  m.AddResource("svc");
+  m.AddScope("lib");
+  m.AddSpan(Tid(77), 1, 0, "root", kT0, 10 * kMs, 0, 0);
+  m.AddSpan(Tid(77), 2, 1, "child", kT0 + kMs, kMs, 0, 0);
+  BatchMaker odd;
+  odd.AddResource("svc");
+  odd.AddScope("lib");
+  odd.AddSpan(Tid(77), 2, 1, "child-again-later", kT0 + 5 * kMs, kMs, 0, 0);
+  Append({&m.batch()});
+  MaintainAll();           // first copy indexed
+  Append({&m.batch()});    // second copy in the tail
+  Append({&odd.batch()});
+  for (int phase = 0; phase < 2; ++phase) {
+    auto got = store_->GetTrace(Tid(77));
+    ASSERT_TRUE(got.ok());
+    ASSERT_EQ(got->spans.size(), 3u);
+    EXPECT_EQ(got->spans[0].name, "root");
+    EXPECT_EQ(got->spans[1].name, "child");
+    EXPECT_EQ(got->spans[2].name, "child-again-later");
+    auto search = store_->SearchTraces({});
+    ASSERT_TRUE(search.ok());
+    ASSERT_EQ(search->traces.size(), 1u);
+    EXPECT_EQ(search->traces[0].span_count, 3u);
+    MaintainAll();  // now every copy is indexed
+  }
+}
+
 TEST_P(StoreContractTest, UnknownTraceIsNotFound) {
   auto got = store_->GetTrace(Tid(12345));
   ASSERT_FALSE(got.ok());

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <map>
 #include <set>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -68,7 +69,15 @@ otlp::TraceId ToTraceId(std::string_view blob) {
 // Calls fn(Stmt&) for every stored span of `trace_id` (row columns as kSpanCols). Must run
 // inside a read transaction so the index and the watermark come from one snapshot.
 template <typename Fn>
-Status ForEachTraceSpan(ReadConn* c, const otlp::TraceId& trace_id, Fn&& fn) {
+Status ForEachTraceSpan(ReadConn* c, const otlp::TraceId& trace_id, Fn&& fn_all) {
+  // A client that retries an export after a lost answer stores the same spans twice; a span is
+  // the same one when its id, start and end agree, and only its first stored copy is read.
+  std::set<std::tuple<int64_t, int64_t, int64_t>> seen;
+  auto fn = [&](Stmt& s) -> Status {
+    if (!seen.emplace(s.ColInt(kSpanId), s.ColInt(kStart), s.ColInt(kEnd)).second)
+      return Status::Ok();
+    return fn_all(s);
+  };
   const int64_t prefix = PrefixInt(trace_id.data());
   std::vector<int64_t> ids;
   {
