@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 
+#include "core/base64url.h"
 #include "api/query_params.h"
 #include "ingest/json_writer.h"
 #include "player/qoe.h"
@@ -86,46 +87,6 @@ bool ParseLimit(std::string_view query, std::string_view name, uint32_t* out) {
 
 // ---- cursors: base64url (no padding) over JSON ---------------------------------------------
 
-constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-std::string B64Encode(std::string_view in) {
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    uint32_t v = static_cast<uint8_t>(in[i]) << 16 | static_cast<uint8_t>(in[i + 1]) << 8 |
-                 static_cast<uint8_t>(in[i + 2]);
-    for (int s = 18; s >= 0; s -= 6) out.push_back(kB64[(v >> s) & 63]);
-  }
-  if (i + 1 == in.size()) {
-    uint32_t v = static_cast<uint8_t>(in[i]) << 16;
-    out.push_back(kB64[(v >> 18) & 63]);
-    out.push_back(kB64[(v >> 12) & 63]);
-  } else if (i + 2 == in.size()) {
-    uint32_t v = static_cast<uint8_t>(in[i]) << 16 | static_cast<uint8_t>(in[i + 1]) << 8;
-    out.push_back(kB64[(v >> 18) & 63]);
-    out.push_back(kB64[(v >> 12) & 63]);
-    out.push_back(kB64[(v >> 6) & 63]);
-  }
-  return out;
-}
-
-bool B64Decode(std::string_view in, std::string* out) {
-  out->clear();
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    const char* p = std::strchr(kB64, c);
-    if (!p || c == '\0') return false;
-    acc = acc << 6 | static_cast<uint32_t>(p - kB64);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out->push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  return in.size() % 4 != 1;
-}
-
 struct CursorError {
   bool legacy = false;
   std::string reason;
@@ -135,7 +96,7 @@ struct CursorError {
 bool ParseCursor(std::string_view text, std::initializer_list<std::string_view> allowed,
                  std::map<std::string, std::string>* fields, CursorError* err) {
   std::string json;
-  if (text.empty() || !B64Decode(text, &json)) {
+  if (text.empty() || !Base64UrlDecode(text, &json)) {
     err->reason = "not base64url";
     return false;
   }
@@ -190,7 +151,7 @@ std::string ListCursor(const player::SessionState& s) {
   j += ",\"sa\":" + std::to_string(s.started_at_unix_nanos) + ",\"sid\":";
   player::AppendJsonString(&j, s.session_id);
   j += "}";
-  return B64Encode(j);
+  return Base64UrlEncode(j);
 }
 
 std::string EventCursor(const otlp::PlaybackEvent& e) {
@@ -201,7 +162,7 @@ std::string EventCursor(const otlp::PlaybackEvent& e) {
   j += ",\"rcv\":" + std::to_string(e.server_received_unix_nanos);
   if (e.has_sequence_number) j += ",\"seq\":" + std::to_string(e.sequence_number);
   j += ",\"ing\":" + std::to_string(e.ingest_sequence) + "}";
-  return B64Encode(j);
+  return Base64UrlEncode(j);
 }
 
 std::string Hex(const uint8_t* p, size_t n) {

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "core/base64url.h"
 #include "otlp/model.h"
 
 namespace avtrace::store::sqlite {
@@ -72,8 +73,8 @@ void AppendVarint(std::string* out, uint64_t v);
 void EncodePostings(const std::vector<int64_t>& ascending_ids, std::string* out);
 Status DecodePostings(std::string_view bytes, std::vector<int64_t>* out);
 
-// URL-safe base64 without padding, for opaque cursors.
-std::string Base64UrlEncode(std::string_view bytes);
-bool Base64UrlDecode(std::string_view text, std::string* out);
+// Opaque cursors are base64url (core/base64url.h).
+using ::avtrace::Base64UrlDecode;
+using ::avtrace::Base64UrlEncode;
 
 }  // namespace avtrace::store::sqlite
