@@ -1184,6 +1184,106 @@ TEST_P(StoreContractTest, SearchLogsByEveryFilterWithCursor) {
   }
 }
 
+// A trace id's logs are found wherever they are: indexed (after Maintain), in the unindexed tail,
+// across a reopen, after retention deleted some, and after retention deleted every log (ids of
+// deleted rows must not come back unfindable). Tid(1) and its twin share their first 8 bytes.
+TEST_P(StoreContractTest, SearchLogsByTraceIdInIndexAndTail) {
+  otlp::TraceId twin = Tid(1);
+  twin[15] ^= 0xff;
+  auto make = [](std::vector<std::pair<uint64_t, otlp::TraceId>> logs) {
+    auto m = std::make_unique<BatchMaker>();
+    uint32_t r = m->AddResource("svc");
+    uint32_t s = m->AddScope("lib");
+    for (const auto& [t, tid] : logs) {
+      m->AddLog(t, 9, "INFO", otlp::EncodeStringValue("x"), r, s).trace_id = tid;
+      m->AddLog(t, 9, "INFO", otlp::EncodeStringValue("no trace"), r, s);
+    }
+    return m;
+  };
+  // Seconds after kT0 of the logs of `tid`, newest first, read in pages of `limit`.
+  auto times = [&](const otlp::TraceId& tid, uint32_t limit = 0, uint64_t start = 0,
+                   uint64_t end = kT0 + 1000 * kSec) {
+    std::vector<uint64_t> out;
+    LogQuery q;
+    q.trace_id = tid;
+    q.limit = limit;
+    q.start_unix_nanos = start;
+    q.end_unix_nanos = end;
+    for (int page = 0; page < 20; ++page) {
+      auto got = store_->SearchLogs(q);
+      EXPECT_TRUE(got.ok()) << got.status().ToString();
+      if (!got.ok()) break;
+      for (const auto& l : got->logs.logs) {
+        EXPECT_EQ(l.trace_id, tid);
+        out.push_back((l.time_unix_nano - kT0) / kSec);
+      }
+      if (got->next_cursor.empty()) break;
+      q.cursor = got->next_cursor;
+    }
+    return out;
+  };
+  using T = std::vector<uint64_t>;
+  auto a = make({{kT0 + 1 * kSec, Tid(1)}, {kT0 + 2 * kSec, twin}, {kT0 + 3 * kSec, Tid(1)},
+                 {kT0 + 4 * kSec, Tid(2)}});
+  Append({&a->batch()});
+  MaintainAll();
+  auto b = make({{kT0 + 5 * kSec, Tid(1)}, {kT0 + 6 * kSec, twin}, {kT0 + 7 * kSec, Tid(1)}});
+  Append({&b->batch()});  // stays in the tail
+  auto check = [&](const char* what) {
+    SCOPED_TRACE(what);
+    EXPECT_EQ(times(Tid(1)), (T{7, 5, 3, 1}));
+    EXPECT_EQ(times(Tid(1), 1), (T{7, 5, 3, 1}));
+    EXPECT_EQ(times(Tid(1), 3), (T{7, 5, 3, 1}));
+    EXPECT_EQ(times(twin), (T{6, 2}));
+    EXPECT_EQ(times(Tid(2)), (T{4}));
+    EXPECT_EQ(times(Tid(3)), (T{}));
+    EXPECT_EQ(times(Tid(1), 0, kT0 + 3 * kSec, kT0 + 7 * kSec), (T{5, 3}));
+    EXPECT_EQ(times(Tid(1), 0, kT0 + 4 * kSec, kT0 + 5 * kSec), (T{}));
+  };
+  check("index and tail");
+  Reopen();
+  check("after reopen");
+  MaintainAll();
+  check("all indexed");
+
+  // Retention deletes the logs before t+3.5s; later logs stay findable.
+  bool more = true;
+  for (int i = 0; i < 100 && more; ++i) {
+    RetentionCutoffs c;
+    c.logs = kT0 + 3 * kSec + kSec / 2;
+    auto r = store_->ApplyRetention(c, 1);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    more = r->more;
+  }
+  EXPECT_FALSE(more);
+  EXPECT_EQ(times(Tid(1)), (T{7, 5}));
+  EXPECT_EQ(times(twin), (T{6}));
+  EXPECT_EQ(times(Tid(2)), (T{4}));
+
+  // Retention deletes every log, including the newest indexed ones; new logs get fresh ids.
+  RetentionCutoffs all;
+  all.logs = kT0 + 100 * kSec;
+  for (int i = 0; i < 100; ++i) {
+    auto r = store_->ApplyRetention(all, 1000);
+    ASSERT_TRUE(r.ok());
+    if (!r->more) break;
+  }
+  EXPECT_EQ(times(Tid(1)), (T{}));
+  auto c = make({{kT0 + 200 * kSec, Tid(1)}});
+  Append({&c->batch()});
+  EXPECT_EQ(times(Tid(1)), (T{200}));
+  Reopen();
+  EXPECT_EQ(times(Tid(1)), (T{200}));
+  MaintainAll();
+  EXPECT_EQ(times(Tid(1)), (T{200}));
+  auto d = make({{kT0 + 201 * kSec, Tid(1)}});
+  Append({&d->batch()});
+  EXPECT_EQ(times(Tid(1)), (T{201, 200}));
+  auto st = store_->Stats();
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->logs, 4u);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Retention, durability, concurrency.
 

@@ -5,6 +5,7 @@
 #include <prometheus/histogram.h>
 
 #include <algorithm>
+#include <array>
 #include <limits>
 #include <unordered_map>
 
@@ -236,6 +237,92 @@ Status SqliteStore::WriteChunk(ChunkState* st) {
 
 Result<bool> SqliteStore::Maintain(uint32_t budget_rows) {
   if (closed_) return Unavailable("store is closed");
+  ASSIGN_OR_RETURN(bool spans_more, MaintainSpans(budget_rows));
+  ASSIGN_OR_RETURN(bool logs_more, MaintainLogs(budget_rows));
+  return spans_more || logs_more;
+}
+
+// One step over the logs: indexes up to min(maintain_chunk_rows, budget) rows of the unindexed
+// tail as one log chunk (read and written in one step: a log chunk row is three columns).
+Result<bool> SqliteStore::MaintainLogs(uint32_t budget_rows) {
+  const uint64_t now = clock_->MonotonicNanos();
+  auto ready = [&](int64_t tail) {
+    if (tail <= 0) return false;
+    const bool aged = log_tail_since_ == 0 || now < log_tail_since_ ||
+                      now - log_tail_since_ >= options_.maintain_max_tail_age_nanos;
+    return tail >= static_cast<int64_t>(options_.maintain_min_rows) || aged;
+  };
+  const int64_t tail = next_log_id_ - 1 - log_watermark_;
+  if (!ready(tail)) return false;
+  const int64_t first = log_watermark_ + 1;
+  const int64_t last =
+      log_watermark_ + std::min<int64_t>({tail, std::max<uint32_t>(options_.maintain_chunk_rows, 1),
+                                          std::max<uint32_t>(budget_rows, 1)});
+  std::vector<std::pair<int64_t, int64_t>> traces;  // (trace-id prefix, log id)
+  traces.reserve(static_cast<size_t>(last - first + 1));
+  int64_t rows = 0, min_ts = std::numeric_limits<int64_t>::max(),
+          max_ts = std::numeric_limits<int64_t>::min();
+  {
+    Stmt& rd = ws_->read_log_chunk;
+    rd.BindInt(1, first);
+    rd.BindInt(2, last);
+    while (true) {
+      Result<bool> row = rd.Step();
+      if (!row.ok()) {
+        rd.Reset();
+        return row.status().WithContext("sqlite maintain logs");
+      }
+      if (!*row) break;
+      ++rows;
+      const int64_t ts = rd.ColInt(1);
+      min_ts = std::min(min_ts, ts);
+      max_ts = std::max(max_ts, ts);
+      if (!rd.ColIsNull(2)) traces.emplace_back(rd.ColInt(2), rd.ColInt(0));
+    }
+    rd.Reset();
+  }
+  const int64_t chunk = next_log_chunk_;
+  uint64_t entries = 0;
+  Status s = RunInTxn([&]() -> Status {
+    WriterStmts& w = *ws_;
+    if (rows > 0) {  // retention may have emptied the range already
+      std::string blob;
+      RETURN_IF_ERROR(WriteGrouped(traces, &blob, &entries,
+                                   [&](int64_t prefix, std::string_view ids) {
+                                     Stmt& e = w.insert_log_trace_entry;
+                                     e.BindInt(1, chunk);
+                                     e.BindInt(2, prefix);
+                                     e.BindBlob(3, ids);
+                                     return e.Run();
+                                   }));
+      Stmt& c = w.insert_log_chunk;
+      c.BindInt(1, chunk);
+      c.BindInt(2, first);
+      c.BindInt(3, last);
+      c.BindInt(4, min_ts);
+      c.BindInt(5, max_ts);
+      c.BindInt(6, rows);
+      RETURN_IF_ERROR(c.Run());
+    }
+    w.set_meta.BindText(1, "next_log_chunk");
+    w.set_meta.BindInt(2, chunk + 1);
+    RETURN_IF_ERROR(w.set_meta.Run());
+    // Readers switch from scanning these rows in the tail to the index, atomically.
+    w.set_meta.BindText(1, "log_watermark");
+    w.set_meta.BindInt(2, last);
+    return w.set_meta.Run();
+  });
+  if (!s.ok()) return s.WithContext("sqlite maintain logs");
+  next_log_chunk_ = chunk + 1;
+  log_watermark_ = last;
+  const int64_t remaining = next_log_id_ - 1 - log_watermark_;
+  // What is left arrived after the rows just indexed; counting its age from now can only delay it.
+  if (remaining > 0) log_tail_since_ = now;
+  Telemetry::Inc(tm_->rows_log_trace_index, static_cast<double>(entries));
+  return ready(remaining);
+}
+
+Result<bool> SqliteStore::MaintainSpans(uint32_t budget_rows) {
   const uint64_t now = clock_->MonotonicNanos();
   auto ready = [&](int64_t tail) {
     if (tail <= 0) return false;
@@ -553,6 +640,53 @@ Status SqliteStore::RetainPlayback(uint64_t cutoff, uint32_t max_rows, Retention
   return Status::Ok();
 }
 
+Status SqliteStore::RetainLogChunks(uint64_t cutoff, bool* more) {
+  // Only chunks entirely older than the cutoff can become empty; drop those whose rows are all
+  // gone (until then lookups just skip ids of deleted rows).
+  constexpr int kChunksPerCall = 8;
+  std::vector<std::array<int64_t, 3>> chunks;  // chunk, first_id, last_id
+  {
+    ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(writer_,
+                                           "SELECT chunk, first_id, last_id FROM log_chunks "
+                                           "WHERE max_ts < ?1 ORDER BY chunk LIMIT ?2",
+                                           false));
+    q.BindInt(1, static_cast<int64_t>(cutoff));
+    q.BindInt(2, kChunksPerCall);
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      chunks.push_back({q.ColInt(0), q.ColInt(1), q.ColInt(2)});
+    }
+  }
+  if (chunks.empty()) return Status::Ok();
+  uint64_t dropped = 0;
+  RETURN_IF_ERROR(RunInTxn([&]() -> Status {
+    ASSIGN_OR_RETURN(Stmt any, Stmt::Prepare(writer_,
+                                             "SELECT 1 FROM logs WHERE id >= ?1 AND id <= ?2 "
+                                             "LIMIT 1",
+                                             false));
+    ASSIGN_OR_RETURN(Stmt del_entries,
+                     Stmt::Prepare(writer_, "DELETE FROM log_trace_index WHERE chunk = ?1", false));
+    ASSIGN_OR_RETURN(Stmt del_chunk,
+                     Stmt::Prepare(writer_, "DELETE FROM log_chunks WHERE chunk = ?1", false));
+    for (const auto& c : chunks) {
+      any.BindInt(1, c[1]);
+      any.BindInt(2, c[2]);
+      ASSIGN_OR_RETURN(bool left, any.Step());
+      any.Reset();
+      if (left) continue;
+      del_entries.BindInt(1, c[0]);
+      RETURN_IF_ERROR(del_entries.Run());
+      del_chunk.BindInt(1, c[0]);
+      RETURN_IF_ERROR(del_chunk.Run());
+      ++dropped;
+    }
+    return Status::Ok();
+  }));
+  if (dropped == static_cast<uint64_t>(kChunksPerCall)) *more = true;
+  return Status::Ok();
+}
+
 Result<RetentionResult> SqliteStore::ApplyRetention(const RetentionCutoffs& cutoffs,
                                                     uint32_t max_rows) {
   if (closed_) return Unavailable("store is closed");
@@ -591,6 +725,7 @@ Result<RetentionResult> SqliteStore::ApplyRetention(const RetentionCutoffs& cuto
     }));
     if (*sig.deleted >= max_rows) more = true;
   }
+  if (cutoffs.logs > 0) RETURN_IF_ERROR(RetainLogChunks(cutoffs.logs, &more));
   ASSIGN_OR_RETURN(uint64_t series, RetainSeries(max_rows));
   if (cutoffs.playback > 0) RETURN_IF_ERROR(RetainPlayback(cutoffs.playback, max_rows, &r, &more));
   r.more = more;

@@ -1,8 +1,12 @@
 // SearchLogs: newest first over the logs(ts) index, SQL for the indexed filters (time, cursor,
-// severity, service, trace-id prefix), C++ for the rest (exact trace id, body text, attributes).
+// severity, service), C++ for the rest (exact trace id, body text, attributes). A trace-id query
+// instead gathers candidate ids from the deferred log_trace_index (chunks overlapping the time
+// range) and a scan of the unindexed tail, then reads those rows newest first.
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
+#include <vector>
 
 #include "otlp/attributes.h"
 #include "store/sqlite/codec.h"
@@ -73,7 +77,7 @@ Result<LogSearchResult> SqliteStore::SearchLogs(const LogQuery& query) {
   if (query.min_severity > 0) sql += " AND severity >= ?5";
   if (!query.service.empty())
     sql += " AND resource_id IN (SELECT id FROM resources WHERE service = ?6)";
-  if (query.trace_id) sql += " AND trace_prefix = ?7";
+  if (query.trace_id) sql += " AND id = ?7";  // one candidate at a time
   sql += " ORDER BY ts DESC, id DESC";
 
   ASSIGN_OR_RETURN(ReadLease conn, AcquireReader());
@@ -87,15 +91,78 @@ Result<LogSearchResult> SqliteStore::SearchLogs(const LogQuery& query) {
   s->BindInt(4, cursor_id);
   s->BindInt(5, query.min_severity);
   s->BindText(6, query.service);
-  if (query.trace_id) s->BindInt(7, PrefixInt(query.trace_id->data()));
+
+  // Trace-id query: the rows passing the SQL filters among the candidates, newest first.
+  std::vector<std::pair<int64_t, int64_t>> hits;  // (ts, id)
+  if (query.trace_id) {
+    const int64_t prefix = PrefixInt(query.trace_id->data());
+    std::vector<int64_t> ids;
+    ASSIGN_OR_RETURN(Stmt * wm, conn->Get("SELECT value FROM meta WHERE key = 'log_watermark'"));
+    int64_t watermark = 0;
+    {
+      StmtScope wm_scope(*wm);
+      ASSIGN_OR_RETURN(bool row, wm->Step());
+      if (row) watermark = wm->ColInt(0);
+    }
+    {
+      ASSIGN_OR_RETURN(Stmt * ix,
+                       conn->Get("SELECT t.ids FROM log_chunks c JOIN log_trace_index t ON "
+                                 "t.chunk = c.chunk AND t.prefix = ?1 WHERE c.max_ts >= ?2 AND "
+                                 "c.min_ts < ?3 AND c.last_id <= ?4"));
+      StmtScope ix_scope(*ix);
+      ix->BindInt(1, prefix);
+      ix->BindInt(2, static_cast<int64_t>(query.start_unix_nanos));
+      ix->BindInt(3, static_cast<int64_t>(end));
+      ix->BindInt(4, watermark);
+      while (true) {
+        ASSIGN_OR_RETURN(bool row, ix->Step());
+        if (!row) break;
+        RETURN_IF_ERROR(DecodePostings(ix->ColBlob(0), &ids));
+      }
+    }
+    {
+      ASSIGN_OR_RETURN(Stmt * tail,
+                       conn->Get("SELECT id FROM logs WHERE id > ?1 AND trace_prefix = ?2"));
+      StmtScope tail_scope(*tail);
+      tail->BindInt(1, watermark);
+      tail->BindInt(2, prefix);
+      while (true) {
+        ASSIGN_OR_RETURN(bool row, tail->Step());
+        if (!row) break;
+        ids.push_back(tail->ColInt(0));
+      }
+    }
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    for (int64_t id : ids) {
+      s->BindInt(7, id);
+      ASSIGN_OR_RETURN(bool row, s->Step());
+      if (row) {
+        std::string_view t = s->ColBlob(kTraceId);
+        if (t.size() == 16 && std::memcmp(t.data(), query.trace_id->data(), 16) == 0)
+          hits.emplace_back(s->ColInt(kTs), id);
+      }
+      s->Reset();
+    }
+    std::sort(hits.begin(), hits.end(), std::greater<>());
+  }
 
   LogSearchResult out;
   BatchBuilder builder(conn.get(), &out.logs);
   otlp::Arena& arena = out.logs.arena;
   int64_t last_ts = 0, last_id = 0;
+  size_t next_hit = 0;
   while (out.logs.logs.size() < limit) {
+    if (query.trace_id) {
+      if (next_hit == hits.size()) break;
+      s->Reset();
+      s->BindInt(7, hits[next_hit++].second);
+    }
     ASSIGN_OR_RETURN(bool row, s->Step());
-    if (!row) break;
+    if (!row) {
+      if (query.trace_id) continue;  // cannot happen within one read transaction
+      break;
+    }
     if (query.trace_id) {
       std::string_view t = s->ColBlob(kTraceId);
       if (t.size() != 16 || std::memcmp(t.data(), query.trace_id->data(), 16) != 0) continue;

@@ -185,7 +185,30 @@ constexpr const char* kMigration3 = R"sql(
 CREATE INDEX playback_sessions_retention ON playback_sessions(last_event_at) WHERE status = 2;
 )sql";
 
-constexpr const char* kMigrations[] = {kMigration1, kMigration2, kMigration3};
+// Migration 4: the log trace-id lookup moves from a per-row index (a random insert per log
+// record) to a deferred one built by Maintain, like the spans' trace_index. A log chunk is the id
+// range one Maintain step indexed, with its ts bounds (lookups skip chunks outside the time
+// range); log_trace_index holds, per chunk and trace-id prefix, the ids of its logs (varint
+// deltas). Logs above log_watermark are the unindexed tail, which readers scan. Existing rows
+// start out in the tail and are indexed by the next Maintain steps.
+constexpr const char* kMigration4 = R"sql(
+DROP INDEX logs_trace;
+CREATE TABLE log_chunks(
+  chunk INTEGER PRIMARY KEY,
+  first_id INTEGER NOT NULL,
+  last_id INTEGER NOT NULL,
+  min_ts INTEGER NOT NULL,
+  max_ts INTEGER NOT NULL,
+  rows INTEGER NOT NULL);
+CREATE TABLE log_trace_index(
+  chunk INTEGER NOT NULL,
+  prefix INTEGER NOT NULL,
+  ids BLOB NOT NULL,
+  PRIMARY KEY(chunk, prefix)) WITHOUT ROWID;
+INSERT INTO meta(key, value) VALUES ('log_watermark', 0), ('next_log_chunk', 1);
+)sql";
+
+constexpr const char* kMigrations[] = {kMigration1, kMigration2, kMigration3, kMigration4};
 constexpr int kCount = static_cast<int>(sizeof(kMigrations) / sizeof(kMigrations[0]));
 
 }  // namespace

@@ -256,10 +256,17 @@ Status SqliteStore::Open() {
        "sum, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"},
       {&w.insert_log,
        "INSERT INTO logs(ts, time, observed_time, severity, severity_text, body, attrs, dropped, "
-       "flags, trace_prefix, trace_id, span_id, event_name, resource_id, scope_id) VALUES (?1, "
-       "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"},
+       "flags, trace_prefix, trace_id, span_id, event_name, resource_id, scope_id, id) VALUES "
+       "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"},
       {&w.add_meta, "UPDATE meta SET value = value + ?2 WHERE key = ?1"},
       {&w.set_meta, "UPDATE meta SET value = ?2 WHERE key = ?1"},
+      {&w.read_log_chunk,
+       "SELECT id, ts, trace_prefix FROM logs WHERE id >= ?1 AND id <= ?2 ORDER BY id"},
+      {&w.insert_log_trace_entry,
+       "INSERT INTO log_trace_index(chunk, prefix, ids) VALUES (?1, ?2, ?3)"},
+      {&w.insert_log_chunk,
+       "INSERT INTO log_chunks(chunk, first_id, last_id, min_ts, max_ts, rows) "
+       "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"},
       {&w.read_chunk,
        "SELECT id, trace_id, start_time, name, status, resource_id, scope_id, attrs "
        "FROM spans WHERE id >= ?1 AND id <= ?2 ORDER BY id"},
@@ -306,6 +313,7 @@ Status SqliteStore::Open() {
     t.rows_resources = &r.Counter(rows, rows_help, {{"table", "resources"}});
     t.rows_trace_index = &r.Counter(rows, rows_help, {{"table", "trace_index"}});
     t.rows_postings = &r.Counter(rows, rows_help, {{"table", "postings"}});
+    t.rows_log_trace_index = &r.Counter(rows, rows_help, {{"table", "log_trace_index"}});
     t.maintain_rows = &r.Counter("avtrace_store_maintain_indexed_rows_total",
                                  "Span rows covered by the deferred indexes");
     t.maintain_seconds =
@@ -341,6 +349,13 @@ Status SqliteStore::LoadWriterState() {
   ASSIGN_OR_RETURN(open_gen_, meta("open_gen"));
   ASSIGN_OR_RETURN(int64_t max_id, writer_.QueryInt("SELECT max(id) FROM spans"));
   next_span_id_ = std::max(max_id, watermark_) + 1;
+  // Log ids are assigned here too, never at or below the log watermark (retention may have
+  // deleted the newest indexed rows; their ids must not come back unindexed).
+  ASSIGN_OR_RETURN(log_watermark_, meta("log_watermark"));
+  ASSIGN_OR_RETURN(next_log_chunk_, meta("next_log_chunk"));
+  ASSIGN_OR_RETURN(int64_t max_log_id, writer_.QueryInt("SELECT max(id) FROM logs"));
+  next_log_id_ = std::max(max_log_id, log_watermark_) + 1;
+  log_tail_since_ = 0;  // an unindexed tail left by a previous run counts as old
   if (open_gen_ > 0) {
     ASSIGN_OR_RETURN(Stmt g, Stmt::Prepare(writer_,
                                            "SELECT rows, chunks FROM span_gens WHERE "
@@ -791,7 +806,9 @@ Status SqliteStore::AppendLocked(std::span<const otlp::Batch* const> batches, ui
       l.BindText(13, r.event_name);
       l.BindInt(14, rid);
       l.BindInt(15, sid);
+      l.BindInt(16, next_log_id_);
       RETURN_IF_ERROR(l.Run());
+      ++next_log_id_;
     }
     *n_logs += b->logs.size();
   }
@@ -823,6 +840,7 @@ Status SqliteStore::AppendWithSessions(std::span<const otlp::Batch* const> batch
   if (closed_) return Unavailable("store is closed");
   const uint64_t t0 = clock_->MonotonicNanos();
   const int64_t first_id = next_span_id_;
+  const int64_t first_log_id = next_log_id_;
   const uint64_t first_ingest = next_ingest_sequence_;
   touched_metrics_.clear();
   uint64_t spans = 0, points = 0, logs = 0, events = 0;
@@ -835,6 +853,7 @@ Status SqliteStore::AppendWithSessions(std::span<const otlp::Batch* const> batch
       (void)ws_->rollback.Run();
       // Ids and interned rows of the failed transaction are gone with it.
       next_span_id_ = first_id;
+      next_log_id_ = first_log_id;
       next_ingest_sequence_ = first_ingest;
       ClearWriterCaches();
     }
@@ -845,6 +864,7 @@ Status SqliteStore::AppendWithSessions(std::span<const otlp::Batch* const> batch
     return s.WithContext("sqlite append");
   }
   if (spans > 0 && tail_arrivals_.size() < 65536) tail_arrivals_.emplace_back(first_id, t0);
+  if (logs > 0 && first_log_id - 1 == log_watermark_) log_tail_since_ = t0;
   Telemetry& t = *tm_;
   if (t.commit_seconds) {
     t.commit_seconds->Observe(static_cast<double>(clock_->MonotonicNanos() - t0) / 1e9);

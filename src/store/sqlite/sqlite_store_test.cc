@@ -270,6 +270,75 @@ TEST_F(SqliteStoreTest, NewerSchemaIsRefused) {
   EXPECT_EQ(again.status().code(), StatusCode::kFailedPrecondition);
 }
 
+// Migration 4 replaces the logs(trace_prefix) index with the deferred log_trace_index: a
+// database written at schema 3 opens with its logs in the unindexed tail, findable by trace id
+// before and after Maintain, and new logs never reuse their ids.
+TEST_F(SqliteStoreTest, Migration4IndexesExistingLogsByTraceId) {
+  opt_.maintain_min_rows = 1;
+  auto logs = [](uint32_t trace, uint64_t t) {
+    otlp::Batch b;
+    b.resources.push_back({});
+    b.scopes.push_back({});
+    otlp::LogRecord r;
+    r.time_unix_nano = t;
+    r.trace_id = Tid(trace);
+    b.logs.push_back(r);
+    r.trace_id = {};
+    b.logs.push_back(r);
+    return b;
+  };
+  auto found = [](Store* s, uint32_t trace) {
+    LogQuery q;
+    q.trace_id = Tid(trace);
+    q.end_unix_nanos = kT0 + 1000 * kSec;
+    auto got = s->SearchLogs(q);
+    EXPECT_TRUE(got.ok()) << got.status().ToString();
+    std::vector<uint64_t> out;
+    if (got.ok())
+      for (const auto& l : got->logs.logs) out.push_back((l.time_unix_nano - kT0) / kSec);
+    return out;
+  };
+  {
+    auto s = Open();
+    ASSERT_TRUE(AppendOne(s.get(), logs(1, kT0 + kSec)).ok());
+    ASSERT_TRUE(AppendOne(s.get(), logs(2, kT0 + 2 * kSec)).ok());
+    ASSERT_TRUE(AppendOne(s.get(), logs(1, kT0 + 3 * kSec)).ok());
+    s->Close();
+  }
+  {  // Rewind the file to schema 3 as an older avtrace left it.
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(opt_.path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "DROP TABLE log_chunks; DROP TABLE log_trace_index; "
+                           "DELETE FROM meta WHERE key IN ('log_watermark', 'next_log_chunk'); "
+                           "CREATE INDEX logs_trace ON logs(trace_prefix) WHERE trace_prefix "
+                           "IS NOT NULL; PRAGMA user_version = 3",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK)
+        << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+  auto s = Open();
+  EXPECT_EQ(found(s.get(), 1), (std::vector<uint64_t>{3, 1}));
+  EXPECT_EQ(found(s.get(), 2), (std::vector<uint64_t>{2}));
+  while (true) {
+    auto more = s->Maintain(1000);
+    ASSERT_TRUE(more.ok());
+    if (!*more) break;
+  }
+  s->Close();
+  EXPECT_EQ(RawInt("PRAGMA user_version"), SchemaVersion());
+  EXPECT_EQ(RawInt("SELECT count(*) FROM sqlite_master WHERE name = 'logs_trace'"), 0);
+  EXPECT_EQ(RawInt("SELECT value FROM meta WHERE key = 'log_watermark'"), 6);
+  EXPECT_EQ(RawInt("SELECT count(*) FROM log_trace_index"), 2);
+  s = Open();
+  ASSERT_TRUE(AppendOne(s.get(), logs(1, kT0 + 4 * kSec)).ok());
+  EXPECT_EQ(found(s.get(), 1), (std::vector<uint64_t>{4, 3, 1}));
+  EXPECT_EQ(found(s.get(), 2), (std::vector<uint64_t>{2}));
+  s->Close();
+  EXPECT_EQ(RawInt("SELECT min(id) FROM logs WHERE time = " + std::to_string(kT0 + 4 * kSec)), 7);
+}
+
 TEST_F(SqliteStoreTest, RejectsAnEmptyPath) {
   opt_.path.clear();
   auto s = OpenSqliteStore(opt_, nullptr, &SystemClock::Instance());

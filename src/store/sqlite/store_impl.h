@@ -189,6 +189,11 @@ class SqliteStore final : public Store {
   Result<uint64_t> DeleteChunkRows(int64_t chunk, int64_t first, int64_t last, int64_t gen,
                                    uint64_t cutoff, uint32_t max_rows, bool* more);
   Result<bool> DropGenerations(uint32_t max_rows);
+  // Span and log steps of Maintain.
+  Result<bool> MaintainSpans(uint32_t budget_rows);
+  Result<bool> MaintainLogs(uint32_t budget_rows);
+  // Drops log chunks (and their trace-index entries) whose rows retention has all deleted.
+  Status RetainLogChunks(uint64_t cutoff, bool* more);
   Result<uint64_t> RetainSeries(uint32_t max_rows);
   // Deletes ended sessions last active before `cutoff` and their events, at most about
   // `max_rows` rows per call.
@@ -212,6 +217,11 @@ class SqliteStore final : public Store {
   // writer: (first span id, monotonic arrival time) of each commit still (partly) in the tail,
   // oldest first, so Maintain knows how long the oldest unindexed span has waited.
   std::deque<std::pair<int64_t, uint64_t>> tail_arrivals_;
+  int64_t next_log_id_ = 1;     // writer: next log row id
+  int64_t log_watermark_ = 0;   // writer: last log id covered by log_trace_index
+  int64_t next_log_chunk_ = 1;  // writer
+  // writer: monotonic time the oldest unindexed log arrived (0: old, e.g. left by a restart).
+  uint64_t log_tail_since_ = 0;
   int64_t series_gc_cursor_ = 0;   // writer: retention walks series ids from here
   PendingChunk pending_;           // writer
   std::string scratch_;            // writer: encode buffer
@@ -286,6 +296,7 @@ struct SqliteStore::WriterStmts {
   Stmt add_meta, set_meta;
   // Maintain.
   Stmt read_chunk, resource_attrs, scope_attrs;
+  Stmt read_log_chunk, insert_log_trace_entry, insert_log_chunk;
   Stmt insert_trace_entry, insert_posting, insert_chunk, insert_gen, grow_gen;
 };
 
@@ -301,6 +312,7 @@ struct SqliteStore::Telemetry {
   prometheus::Counter* rows_resources = nullptr;
   prometheus::Counter* rows_trace_index = nullptr;
   prometheus::Counter* rows_postings = nullptr;
+  prometheus::Counter* rows_log_trace_index = nullptr;
   prometheus::Counter* maintain_rows = nullptr;
   prometheus::Histogram* maintain_seconds = nullptr;
   prometheus::Gauge* backlog = nullptr;
