@@ -203,7 +203,11 @@ Status Apply(const Loader& L, const YAML::Node& root, Config* c) {
                                  {"end_after_ms", u64(&c->player.session.end_after_ms)},
                                  {"sweep_interval_ms", u64(&c->player.session.sweep_interval_ms)},
                                  {"max_sessions", u64(&c->player.session.max_sessions)}})},
-                {"sse_heartbeat_ms", u64(&c->player.sse_heartbeat_ms)}})},
+                {"sse_heartbeat_ms", u64(&c->player.sse_heartbeat_ms)},
+                {"session_tokens",
+                 map({{"keys", list(&c->player.session_tokens.keys)},
+                      {"active_kid", str(&c->player.session_tokens.active_kid)},
+                      {"max_ttl", dur(&c->player.session_tokens.max_ttl_seconds)}})}})},
           {"probes", [&](N n, P p) {
              if (!n.IsSequence()) return L.Where(n, p, "expected a list of probes");
              c->probes.clear();
@@ -406,6 +410,15 @@ std::string DumpConfig(const Config& c) {
   out << YAML::Key << "max_sessions" << YAML::Value << c.player.session.max_sessions;
   out << YAML::EndMap;
   out << YAML::Key << "sse_heartbeat_ms" << YAML::Value << c.player.sse_heartbeat_ms;
+  out << YAML::Key << "session_tokens" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "keys" << YAML::Value << YAML::BeginSeq;
+  for (const std::string& k : c.player.session_tokens.keys)
+    out << k.substr(0, k.find(':')) + ":REDACTED";
+  out << YAML::EndSeq;
+  out << YAML::Key << "active_kid" << YAML::Value << c.player.session_tokens.active_kid;
+  out << YAML::Key << "max_ttl" << YAML::Value
+      << std::to_string(c.player.session_tokens.max_ttl_seconds) + "s";
+  out << YAML::EndMap;
   out << YAML::EndMap;
   out << YAML::Key << "probes" << YAML::Value << YAML::BeginSeq;
   for (const Config::Probe& p : c.probes) {

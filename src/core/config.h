@@ -94,6 +94,13 @@ struct Config {
       uint64_t max_sessions = 100'000;    // in memory
     } session;
     uint64_t sse_heartbeat_ms = 15'000;
+    // m-trace session tokens (HS256): "kid:base64secret" entries, secrets >= 32 bytes; never
+    // logged, redacted in dumps. Empty: session tokens are refused and the issuing route is 404.
+    struct SessionTokens {
+      std::vector<std::string> keys;
+      std::string active_kid;
+      uint64_t max_ttl_seconds = 900;
+    } session_tokens;
   } player;
 
   // Server-side live probes (docs/PROBES.md): each polls one live HLS playlist or DASH MPD.

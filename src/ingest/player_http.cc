@@ -1,6 +1,11 @@
 #include "ingest/player_http.h"
 
+#include <simdjson.h>
+
+#include "core/civil_time.h"
 #include "core/log.h"
+#include "ingest/json_writer.h"
+#include "player/text.h"
 #include "player/cmcd.h"
 
 namespace avtrace::ingest {
@@ -8,6 +13,7 @@ namespace {
 
 constexpr std::string_view kPlaybackPath = "/api/playback-events";
 constexpr std::string_view kCmcdPath = "/api/cmcd";
+constexpr std::string_view kSessionTokensPath = "/api/auth/session-tokens";
 
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -127,8 +133,21 @@ Result<std::unique_ptr<PlayerRuntime>> PlayerRuntime::Create(const Config& confi
   }
   rt->metrics = std::make_unique<player::PlayerMetrics>(registry);
   rt->limiter = std::make_unique<player::RateLimiter>(clock, pc.rate_limit);
+  const auto& st = config.player.session_tokens;
+  if (!st.keys.empty()) {
+    auto keys = player::SessionTokenKeys::Create(st.keys, st.active_kid, st.max_ttl_seconds);
+    if (!keys.ok()) return keys.status().WithContext("player.session_tokens");
+    rt->session_keys = std::move(*keys);
+    // m-trace's issuance quotas: 100 burst / 10 per s in total, 30 / 5 per s per project.
+    rt->issue_global = std::make_unique<player::RateLimiter>(
+        clock, player::RateLimitConfig{100, 10, 16});
+    rt->issue_project = std::make_unique<player::RateLimiter>(
+        clock, player::RateLimitConfig{30, 5, 100'000});
+    log::Info("Session tokens enabled.", {{"active_kid", st.active_kid},
+                                          {"keys", std::to_string(st.keys.size())}});
+  }
   rt->decoder = std::make_unique<player::BeaconDecoder>(rt->projects.get(), rt->limiter.get(),
-                                                        rt->metrics.get());
+                                                        rt->metrics.get(), rt->session_keys.get());
   player::SessionizerOptions so;
   so.stall_after_nanos = config.player.session.stall_after_ms * 1'000'000ull;
   so.end_after_nanos = config.player.session.end_after_ms * 1'000'000ull;
@@ -198,6 +217,90 @@ void PlayerReceiver::RegisterRoutes(Router* router) {
   router->Exact("OPTIONS", std::string(kCmcdPath), [this](HttpRequest req, Responder r) {
     HandlePreflight(player::CorsGroup::kCmcd, "cmcd", req, r);
   });
+  if (runtime_->session_keys) {
+    router->Exact("POST", std::string(kSessionTokensPath), [this](HttpRequest req, Responder r) {
+      HandleIssueSessionToken(std::move(req), std::move(r));
+    });
+    router->Exact("OPTIONS", std::string(kSessionTokensPath), [this](HttpRequest req, Responder r) {
+      HandlePreflight(player::CorsGroup::kPlayer, "session_tokens", req, r);
+    });
+  }
+}
+
+// POST /api/auth/session-tokens: X-MTrace-Token (a project token) -> a session token for that
+// project. Body (optional): {"ttl_seconds": 1..max_ttl (default max_ttl), "session_id": "..."}.
+// Errors in m-trace's auth form {"status":"error","code":...,"message":...}.
+void PlayerReceiver::HandleIssueSessionToken(HttpRequest request, Responder responder) {
+  const std::string origin(request.headers.Get("Origin"));
+  auto error = [&](int status, std::string_view code, std::string_view message,
+                   uint32_t retry_after = 0) {
+    std::string body;
+    JsonWriter w(&body);
+    w.BeginObject();
+    w.Field("status", "error");
+    w.Field("code", code);
+    w.Field("message", message);
+    w.EndObject();
+    HttpResponse r = HttpResponse::Json(status, std::move(body));
+    if (retry_after) r.headers.Set("Retry-After", std::to_string(retry_after));
+    responder.Send(WithCors(std::move(r), origin));
+  };
+  const player::Project* project =
+      runtime_->projects->ResolveToken(player::TrimAscii(request.headers.Get("X-MTrace-Token")));
+  if (project == nullptr) return error(401, "auth_token_invalid", "X-MTrace-Token is missing or unknown");
+  if (!project->IsOriginAllowed(origin))
+    return error(403, "auth_policy_denied", "the project does not allow this Origin");
+  uint64_t ttl = runtime_->session_keys->max_ttl_seconds();
+  std::string session_id;
+  if (!player::TrimAscii(request.body).empty()) {
+    simdjson::dom::parser parser;
+    simdjson::dom::object obj;
+    if (parser.parse(request.body).get(obj) != simdjson::SUCCESS)
+      return error(400, "invalid_request", "the body must be a JSON object");
+    for (auto [key, value] : obj) {
+      if (key == "ttl_seconds") {
+        int64_t v = 0;
+        if (value.get_int64().get(v) != simdjson::SUCCESS)
+          return error(400, "invalid_request", "ttl_seconds must be an integer");
+        if (v <= 0 || static_cast<uint64_t>(v) > ttl)
+          return error(422, "auth_token_ttl_too_large",
+                       "ttl_seconds must be 1.." + std::to_string(ttl));
+        ttl = static_cast<uint64_t>(v);
+      } else if (key == "session_id") {
+        std::string_view v;
+        if (value.get_string().get(v) != simdjson::SUCCESS || v.empty() || v.size() > 256)
+          return error(400, "invalid_request", "session_id must be a string of 1..256 bytes");
+        session_id = std::string(v);
+      } else {
+        return error(400, "invalid_request", "unknown key '" + std::string(key) + "'");
+      }
+    }
+  }
+  uint32_t retry = 1;
+  if (!runtime_->issue_global->Allow({"issue", {}, {}}, 1, &retry) ||
+      !runtime_->issue_project->Allow({project->id, {}, {}}, 1, &retry))
+    return error(429, "auth_issuance_rate_limited", "session token issuance quota exceeded", retry);
+
+  const uint64_t now = clock_->NowUnixNanos() / 1'000'000'000ULL;
+  player::IssuedSessionToken t =
+      runtime_->session_keys->Issue(project->id, session_id, origin, ttl, now);
+  std::string body;
+  JsonWriter w(&body);
+  w.BeginObject();
+  w.Key("session_token");
+  w.BeginObject();
+  w.Field("value", t.value);
+  w.Field("token_id", t.claims.token_id);
+  w.Field("project_id", t.claims.project_id);
+  w.Field("audience", "playback-events");
+  if (!session_id.empty()) w.Field("session_id", session_id);
+  w.Field("expires_at",
+          FormatRfc3339Millis(static_cast<int64_t>(t.claims.expires_at) * 1000).substr(0, 19) + "Z");
+  w.EndObject();
+  w.EndObject();
+  HttpResponse r = HttpResponse::Json(201, std::move(body));
+  r.headers.Set("Cache-Control", "no-store");
+  responder.Send(WithCors(std::move(r), origin));
 }
 
 HttpResponse PlayerReceiver::WithCors(HttpResponse r, std::string_view origin) const {

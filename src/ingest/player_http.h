@@ -6,6 +6,10 @@
 //   GET|POST /api/cmcd             CMCD v1 (`CMCD=` query or CMCD-* headers) and v2 event
 //                                  reports (body) -> playback events of session `sid`
 //   OPTIONS /api/cmcd              CORS preflight
+//   POST    /api/auth/session-tokens  with player.session_tokens configured: a project token
+//                                  (X-MTrace-Token) buys a short-lived HS256 session token
+//                                  (player/session_tokens.h) that beacons may use instead
+//   OPTIONS /api/auth/session-tokens  CORS preflight
 //
 // Beacons: a request without any credential is refused with 401 from CheckHead, which the
 // HttpServer runs after the headers and BEFORE reading the body (so an oversized body without a
@@ -85,6 +89,9 @@ struct PlayerRuntime {
   std::unique_ptr<player::ProjectRegistry> projects;
   std::unique_ptr<player::PlayerMetrics> metrics;
   std::unique_ptr<player::RateLimiter> limiter;
+  // Session tokens (player.session_tokens); null when no key is configured.
+  std::unique_ptr<player::SessionTokenKeys> session_keys;
+  std::unique_ptr<player::RateLimiter> issue_global, issue_project;
   std::unique_ptr<player::BeaconDecoder> decoder;
   std::unique_ptr<player::Sessionizer> sessionizer;
   // SSE fan-out of committed events (fed by `hook`, declared before it so it outlives it).
@@ -105,6 +112,7 @@ class PlayerReceiver {
  private:
   void HandleBeacon(HttpRequest request, Responder responder);
   void HandleCmcd(HttpRequest request, Responder responder);
+  void HandleIssueSessionToken(HttpRequest request, Responder responder);
   void HandlePreflight(player::CorsGroup group, std::string_view path_group,
                        const HttpRequest& request, const Responder& responder);
   // Submits an accepted batch; answers 202 {"accepted":n} after the commit.

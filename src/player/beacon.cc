@@ -6,6 +6,7 @@
 #include <simdjson.h>
 
 #include <cmath>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -372,13 +373,13 @@ bool ParseHex(std::string_view hex, uint8_t* out) {
   return true;
 }
 
+}  // namespace
+
 std::string_view TrimAscii(std::string_view s) {
   while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
   while (!s.empty() && IsSpace(s.back())) s.remove_suffix(1);
   return s;
 }
-
-}  // namespace
 
 std::string_view BeaconOutcomeName(BeaconOutcome o) {
   switch (o) {
@@ -408,8 +409,8 @@ bool ParseTraceparent(std::string_view h, otlp::TraceId* trace_id, otlp::SpanId*
 }
 
 BeaconDecoder::BeaconDecoder(const ProjectRegistry* projects, RateLimiter* limiter,
-                             PlayerMetrics* metrics)
-    : projects_(projects), limiter_(limiter), metrics_(metrics) {}
+                             PlayerMetrics* metrics, const SessionTokenKeys* session_keys)
+    : projects_(projects), limiter_(limiter), metrics_(metrics), session_keys_(session_keys) {}
 
 namespace {
 // Authorization counts only as "Bearer mtr_st_..." (a session token); other schemes are not an
@@ -453,9 +454,9 @@ BeaconResponse BeaconDecoder::Decode(const BeaconRequest& req) const {
     r.trace_parse_error = !has_parent;
   }
 
-  // Step 1: credentials present. Session tokens (Bearer mtr_st_ / X-MTrace-Session-Token) need
-  // a signing key ring that avtrace does not have yet: like m-trace without a verifier they are
-  // invalid -> 401, with no fallback to X-MTrace-Token.
+  // Step 1: credentials present. A session token (Bearer mtr_st_ / X-MTrace-Session-Token) is
+  // verified against the key ring and then decides the project, with no fallback to
+  // X-MTrace-Token; without a key ring (as m-trace without a verifier) it is 401.
   std::string_view bearer = MTraceBearer(req.authorization);
   std::string_view session_header = TrimAscii(req.session_token);
   std::string_view legacy = TrimAscii(req.mtrace_token);
@@ -463,8 +464,15 @@ BeaconResponse BeaconDecoder::Decode(const BeaconRequest& req) const {
     return fail(401, BeaconOutcome::kUnauthorized, "bearer and session token differ");
   if (bearer.empty() && session_header.empty() && legacy.empty())
     return fail(401, BeaconOutcome::kUnauthorized, "no token");
-  if (!bearer.empty() || !session_header.empty())
-    return fail(401, BeaconOutcome::kUnauthorized, "session tokens are not enabled");
+  std::optional<SessionTokenClaims> claims;
+  if (!bearer.empty() || !session_header.empty()) {
+    if (session_keys_ == nullptr)
+      return fail(401, BeaconOutcome::kUnauthorized, "session tokens are not enabled");
+    auto verified = session_keys_->Verify(bearer.empty() ? session_header : bearer,
+                                          req.now_unix_nanos / 1'000'000'000ULL);
+    if (!verified.ok()) return fail(401, BeaconOutcome::kUnauthorized, verified.status().message());
+    claims = std::move(verified).value();
+  }
 
   // Step 2: size.
   if (req.body_too_large || req.body.size() > kMaxBeaconBodyBytes)
@@ -488,17 +496,26 @@ BeaconResponse BeaconDecoder::Decode(const BeaconRequest& req) const {
     return fail(status, BeaconOutcome::kInvalid, std::move(detail));
   };
 
-  // Step 4: token -> project.
-  const Project* project = projects_->ResolveToken(legacy);
+  // Step 4: token -> project (a session token names its project).
+  const Project* project =
+      claims ? projects_->FindById(claims->project_id) : projects_->ResolveToken(legacy);
   if (project == nullptr) {
     if (metrics_) metrics_->Rejected("unauthorized", static_cast<double>(n));
     return fail(401, BeaconOutcome::kUnauthorized, "unknown token");
   }
   r.project = project;
-  // Step 5: origin.
-  if (!project->IsOriginAllowed(req.origin)) {
+  // Step 5: origin, and what a session token is bound to (its origin and session).
+  auto forbidden = [&](std::string detail) {
     if (metrics_) metrics_->Rejected("forbidden", static_cast<double>(n));
-    return fail(403, BeaconOutcome::kForbidden, "origin not allowed");
+    return fail(403, BeaconOutcome::kForbidden, std::move(detail));
+  };
+  if (!project->IsOriginAllowed(req.origin)) return forbidden("origin not allowed");
+  if (claims && !claims->origin.empty() && req.origin != claims->origin)
+    return forbidden("the session token is bound to another origin");
+  if (claims && !claims->session_id.empty()) {
+    for (const WireEvent& e : wire.events)
+      if (e.session_id != claims->session_id)
+        return forbidden("the session token is bound to another session");
   }
   // Step 6: rate limit, one token per event in every dimension.
   uint32_t retry_after = 1;

@@ -34,6 +34,7 @@
 #include "player/player_metrics.h"
 #include "player/projects.h"
 #include "player/rate_limit.h"
+#include "player/session_tokens.h"
 
 namespace avtrace::player {
 
@@ -77,10 +78,14 @@ struct BeaconResponse {
 bool ParseTraceparent(std::string_view header, otlp::TraceId* trace_id, otlp::SpanId* span_id,
                       uint8_t* flags);
 
+// `s` without leading and trailing ASCII whitespace (as m-trace trims header values).
+std::string_view TrimAscii(std::string_view s);
+
 class BeaconDecoder {
  public:
-  // `metrics` may be null.
-  BeaconDecoder(const ProjectRegistry* projects, RateLimiter* limiter, PlayerMetrics* metrics);
+  // `metrics` may be null; without `session_keys` session tokens are refused (401).
+  BeaconDecoder(const ProjectRegistry* projects, RateLimiter* limiter, PlayerMetrics* metrics,
+                const SessionTokenKeys* session_keys = nullptr);
 
   // Step 1 on its own, so the route can answer 401 before reading the body: true if the request
   // carries a credential that the decoder will go on to check.
@@ -93,6 +98,7 @@ class BeaconDecoder {
   const ProjectRegistry* projects_;
   RateLimiter* limiter_;
   PlayerMetrics* metrics_;
+  const SessionTokenKeys* session_keys_;
 };
 
 }  // namespace avtrace::player
