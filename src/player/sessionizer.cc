@@ -71,43 +71,45 @@ Sessionizer::Sessionizer(const Clock* clock, SessionizerOptions options, Loader 
 void Sessionizer::Restore(std::vector<SessionState> sessions) {
   std::lock_guard<std::mutex> lock(mu_);
   for (auto& s : sessions) {
-    Key k{s.project_id, s.session_id};
-    Entry e;
-    e.seen.insert(s.seen_sequence_numbers.begin(), s.seen_sequence_numbers.end());
-    s.seen_sequence_numbers.clear();
-    e.state = std::move(s);
-    auto [it, inserted] = sessions_.insert_or_assign(std::move(k), std::move(e));
-    (void)inserted;
-    if (it->second.state.status == SessionStatus::kActive) ++active_;
+    SequenceSet seen;
+    seen.InsertAll(s.seen_sequence_numbers.begin(), s.seen_sequence_numbers.end());
+    s.seen_sequence_numbers = {};
+    auto it = sessions_.find(KeyView(s.project_id, s.session_id));
+    if (it == sessions_.end()) {
+      it = sessions_.insert(Entry{std::move(s), std::move(seen)}).first;
+    } else {  // same key: replace the value in place (as insert_or_assign did)
+      it->seen = std::move(seen);
+      it->state = std::move(s);
+    }
+    if (it->state.status == SessionStatus::kActive) ++active_;
   }
   if (metrics_) metrics_->SetActiveSessions(static_cast<double>(active_));
 }
 
-Sessionizer::Entry* Sessionizer::FindOrCreate(std::string_view project, std::string_view session,
-                                              uint64_t now) {
-  Key k{std::string(project), std::string(session)};
-  auto it = sessions_.find(k);
-  if (it != sessions_.end()) return &it->second;
+const Sessionizer::Entry* Sessionizer::FindOrCreate(std::string_view project,
+                                                    std::string_view session, uint64_t now) {
+  auto it = sessions_.find(KeyView(project, session));
+  if (it != sessions_.end()) return &*it;
   Entry e;
   std::optional<SessionState> stored;
   if (loader_) stored = loader_(project, session);
   if (stored) {
-    e.seen.insert(stored->seen_sequence_numbers.begin(), stored->seen_sequence_numbers.end());
-    stored->seen_sequence_numbers.clear();
+    e.seen.InsertAll(stored->seen_sequence_numbers.begin(), stored->seen_sequence_numbers.end());
+    stored->seen_sequence_numbers = {};
     e.state = std::move(*stored);
     if (e.state.correlation_id.empty()) e.state.correlation_id = NewUuidV4();  // legacy rows
   } else {
-    e.state.project_id = k.first;
-    e.state.session_id = k.second;
+    e.state.project_id = std::string(project);
+    e.state.session_id = std::string(session);
     e.state.status = SessionStatus::kActive;
     e.state.started_at_unix_nanos = now;
     e.state.correlation_id = NewUuidV4();
   }
   if (e.state.status == SessionStatus::kActive) ++active_;
-  return &sessions_.emplace(std::move(k), std::move(e)).first->second;
+  return &*sessions_.insert(std::move(e)).first;
 }
 
-void Sessionizer::End(Entry* e, EndSource source, uint64_t at) {
+void Sessionizer::End(const Entry* e, EndSource source, uint64_t at) {
   SessionState& s = e->state;
   if (s.status == SessionStatus::kEnded) return;  // idempotent
   if (s.status == SessionStatus::kActive) --active_;
@@ -126,7 +128,7 @@ void Sessionizer::Apply(otlp::Batch* batch, std::vector<SessionState>* changed) 
   const uint64_t clock_now = clock_->NowUnixNanos();
   std::lock_guard<std::mutex> lock(mu_);
   // Sessions touched by this batch, in first-seen order, with their arena correlation id.
-  std::vector<std::pair<Entry*, std::string_view>> touched;
+  std::vector<std::pair<const Entry*, std::string_view>> touched;
   std::vector<bool> sample_rate_done;
   auto lookup = [&](std::string_view project, std::string_view session,
                     uint64_t now) -> size_t {
@@ -134,7 +136,7 @@ void Sessionizer::Apply(otlp::Batch* batch, std::vector<SessionState>* changed) 
       if (touched[i].first->state.session_id == session &&
           touched[i].first->state.project_id == project)
         return i;
-    Entry* e = FindOrCreate(project, session, now);
+    const Entry* e = FindOrCreate(project, session, now);
     touched.emplace_back(e, batch->arena.Copy(e->state.correlation_id));
     sample_rate_done.push_back(false);
     return touched.size() - 1;
@@ -142,7 +144,7 @@ void Sessionizer::Apply(otlp::Batch* batch, std::vector<SessionState>* changed) 
   for (auto& ev : batch->playback_events) {
     const uint64_t now = ev.server_received_unix_nanos ? ev.server_received_unix_nanos : clock_now;
     size_t i = lookup(ev.project_id, ev.session_id, now);
-    Entry* e = touched[i].first;
+    const Entry* e = touched[i].first;
     SessionState& s = e->state;
     ev.correlation_id = touched[i].second;
     s.event_count += 1;
@@ -151,10 +153,10 @@ void Sessionizer::Apply(otlp::Batch* batch, std::vector<SessionState>* changed) 
     // Dedup on (project, session, sequence_number).
     ev.delivery_status = otlp::DeliveryStatus::kAccepted;
     if (ev.has_sequence_number) {
-      if (e->seen.count(ev.sequence_number)) {
+      if (e->seen.Contains(ev.sequence_number)) {
         ev.delivery_status = otlp::DeliveryStatus::kDuplicateSuspected;
       } else if (e->seen.size() < options_.max_sequence_numbers) {
-        e->seen.insert(ev.sequence_number);
+        e->seen.Insert(ev.sequence_number);
       }
     }
     SessionMeta sm;
@@ -199,7 +201,7 @@ void Sessionizer::Apply(otlp::Batch* batch, std::vector<SessionState>* changed) 
 void Sessionizer::Sweep(std::vector<SessionState>* changed) {
   const uint64_t now = clock_->NowUnixNanos();
   std::lock_guard<std::mutex> lock(mu_);
-  for (auto& [k, e] : sessions_) {
+  for (const Entry& e : sessions_) {
     SessionState& s = e.state;
     if (s.status == SessionStatus::kEnded) continue;
     uint64_t idle = now > s.last_event_at_unix_nanos ? now - s.last_event_at_unix_nanos : 0;
@@ -218,22 +220,23 @@ void Sessionizer::Sweep(std::vector<SessionState>* changed) {
 
 void Sessionizer::EvictLocked() {
   for (auto it = sessions_.begin(); it != sessions_.end() && sessions_.size() > options_.max_sessions;) {
-    if (it->second.state.status == SessionStatus::kEnded) {
+    if (it->state.status == SessionStatus::kEnded) {
       it = sessions_.erase(it);
     } else {
       ++it;
     }
   }
   if (sessions_.size() <= options_.max_sessions) return;
-  std::vector<std::pair<uint64_t, const Key*>> by_age;
-  for (const auto& [k, e] : sessions_) by_age.emplace_back(e.state.last_event_at_unix_nanos, &k);
+  std::vector<std::pair<uint64_t, Sessions::const_iterator>> by_age;
+  for (auto it = sessions_.cbegin(); it != sessions_.cend(); ++it)
+    by_age.emplace_back(it->state.last_event_at_unix_nanos, it);
   size_t drop = sessions_.size() - options_.max_sessions;
-  std::nth_element(by_age.begin(), by_age.begin() + static_cast<ptrdiff_t>(drop - 1), by_age.end());
-  std::vector<Key> keys;
-  for (size_t i = 0; i < drop; ++i) keys.push_back(*by_age[i].second);
-  for (const auto& k : keys) {
-    auto it = sessions_.find(k);
-    if (it->second.state.status == SessionStatus::kActive) --active_;
+  std::nth_element(by_age.begin(), by_age.begin() + static_cast<ptrdiff_t>(drop - 1), by_age.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  // Erasing one element leaves iterators to the others valid.
+  for (size_t i = 0; i < drop; ++i) {
+    auto it = by_age[i].second;
+    if (it->state.status == SessionStatus::kActive) --active_;
     sessions_.erase(it);
   }
 }
@@ -241,9 +244,9 @@ void Sessionizer::EvictLocked() {
 std::optional<SessionState> Sessionizer::Get(std::string_view project,
                                              std::string_view session) const {
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = sessions_.find(Key{std::string(project), std::string(session)});
+  auto it = sessions_.find(KeyView(project, session));
   if (it == sessions_.end()) return std::nullopt;
-  return it->second.state;
+  return it->state;
 }
 
 size_t Sessionizer::ActiveCount() const {

@@ -138,6 +138,53 @@ TEST(Sessionizer, SampleRateBoundariesAndRestore) {
   EXPECT_EQ(b3.playback_events[1].delivery_status, otlp::DeliveryStatus::kAccepted);
 }
 
+// Dedup is exact up to max_sequence_numbers distinct numbers per session; numbers after the cap
+// are not remembered (never flagged). Restore() and the copies handed out keep the dedup state
+// out of seen_sequence_numbers.
+TEST(Sessionizer, DedupCapAndRestore) {
+  FakeClock clock(testing::kNow);
+  SessionizerOptions o;
+  o.max_sequence_numbers = 4;
+  Sessionizer s(&clock, o);
+  std::vector<SessionState> changed;
+  SessionState restored;
+  restored.project_id = "demo";
+  restored.session_id = "r";
+  restored.correlation_id = "c0ffee00-0000-4000-8000-000000000000";
+  restored.event_count = 3;
+  restored.seen_sequence_numbers = {7, 5, 7};
+  s.Restore({restored});
+  EXPECT_EQ(s.ActiveCount(), 1u);
+  otlp::Batch b = MakeBatch(&clock, {{"r", "x", 5}, {"r", "x", 6}, {"r", "x", 7}, {"r", "x", 8},
+                                     {"r", "x", 9}, {"r", "x", 8}, {"r", "x", 9}, {"r", "x", 6}});
+  s.Apply(&b, &changed);
+  std::vector<otlp::DeliveryStatus> got;
+  for (const auto& e : b.playback_events) got.push_back(e.delivery_status);
+  const auto A = otlp::DeliveryStatus::kAccepted, D = otlp::DeliveryStatus::kDuplicateSuspected;
+  // {5, 7} restored; 6 and 8 fill the cap of 4; 9 is not remembered, so its repeat is accepted.
+  EXPECT_EQ(got, (std::vector<otlp::DeliveryStatus>{D, A, D, A, A, D, A, D}));
+  ASSERT_EQ(changed.size(), 1u);
+  EXPECT_EQ(changed[0].event_count, 11u);
+  EXPECT_EQ(changed[0].correlation_id, restored.correlation_id);
+  EXPECT_TRUE(changed[0].seen_sequence_numbers.empty());
+  auto g = s.Get("demo", "r");
+  ASSERT_TRUE(g.has_value());
+  EXPECT_TRUE(g->seen_sequence_numbers.empty());
+  EXPECT_FALSE(s.Get("demo", "nope").has_value());
+  EXPECT_FALSE(s.Get("other", "r").has_value());
+
+  // Restoring the same key again replaces the session (dedup state included).
+  restored.seen_sequence_numbers = {100};
+  s.Restore({restored});
+  EXPECT_EQ(s.Size(), 1u);
+  otlp::Batch b2 = MakeBatch(&clock, {{"r", "x", 5}, {"r", "x", 100}});
+  changed.clear();
+  s.Apply(&b2, &changed);
+  EXPECT_EQ(b2.playback_events[0].delivery_status, A);
+  EXPECT_EQ(b2.playback_events[1].delivery_status, D);
+  EXPECT_EQ(changed[0].event_count, 5u);
+}
+
 TEST(Sessionizer, BoundedMemory) {
   FakeClock clock(testing::kNow);
   SessionizerOptions o;
