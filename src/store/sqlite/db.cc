@@ -62,6 +62,18 @@ Result<int64_t> Db::QueryInt(std::string_view sql, int64_t fallback) {
   return row ? s.ColInt(0) : fallback;
 }
 
+Status Db::ForEachRow(std::string_view sql, std::initializer_list<int64_t> args,
+                      const std::function<void(const Stmt&)>& row) {
+  ASSIGN_OR_RETURN(Stmt s, Stmt::Prepare(*this, sql, false));
+  int i = 0;
+  for (int64_t v : args) s.BindInt(++i, v);
+  while (true) {
+    ASSIGN_OR_RETURN(bool more, s.Step());
+    if (!more) return Status::Ok();
+    row(s);
+  }
+}
+
 void Db::Close() {
   if (db_) {
     sqlite3_close_v2(db_);

@@ -14,6 +14,8 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <functional>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -22,6 +24,8 @@
 namespace avtrace::store::sqlite {
 
 Status MapError(int rc, std::string_view what, sqlite3* db);
+
+class Stmt;
 
 class Db {
  public:
@@ -39,6 +43,9 @@ class Db {
   Status Exec(std::string_view sql);
   // Runs a query returning one integer (e.g. a PRAGMA); `fallback` if it returns no row.
   Result<int64_t> QueryInt(std::string_view sql, int64_t fallback = 0);
+  // Runs a one-off query with integer parameters ?1, ?2, ... and calls `row` for each result row.
+  Status ForEachRow(std::string_view sql, std::initializer_list<int64_t> args,
+                    const std::function<void(const Stmt&)>& row);
   void Close();
 
   sqlite3* get() const { return db_; }

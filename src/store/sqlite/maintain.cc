@@ -560,21 +560,13 @@ Result<uint64_t> SqliteStore::RetainSeries(uint32_t max_rows) {
   // Series without points are dropped a few at a time: an index probe each, so cheap.
   const int64_t k = std::clamp<int64_t>(max_rows / 8, 16, 4096);
   std::vector<int64_t> ids, empty;
-  {
-    ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(writer_,
-                                           "SELECT id, NOT EXISTS (SELECT 1 FROM points "
-                                           "WHERE series_id = series.id) FROM series WHERE id > "
-                                           "?1 ORDER BY id LIMIT ?2",
-                                           false));
-    q.BindInt(1, series_gc_cursor_);
-    q.BindInt(2, k);
-    while (true) {
-      ASSIGN_OR_RETURN(bool row, q.Step());
-      if (!row) break;
-      ids.push_back(q.ColInt(0));
-      if (q.ColInt(1)) empty.push_back(q.ColInt(0));
-    }
-  }
+  RETURN_IF_ERROR(writer_.ForEachRow(
+      "SELECT id, NOT EXISTS (SELECT 1 FROM points WHERE series_id = series.id) FROM series "
+      "WHERE id > ?1 ORDER BY id LIMIT ?2",
+      {series_gc_cursor_, k}, [&](const Stmt& q) {
+        ids.push_back(q.ColInt(0));
+        if (q.ColInt(1)) empty.push_back(q.ColInt(0));
+      }));
   series_gc_cursor_ = static_cast<int64_t>(ids.size()) < k ? 0 : ids.back();
   if (empty.empty()) return 0;
   RETURN_IF_ERROR(RunInTxn([&]() -> Status {
@@ -595,19 +587,10 @@ Status SqliteStore::RetainPlayback(uint64_t cutoff, uint32_t max_rows, Retention
   // with more events than the budget is still deleted whole: it is one transaction either way.
   const int64_t batch = std::clamp<int64_t>(max_rows / 64, 1, 256);
   std::vector<int64_t> ids;
-  {
-    ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(writer_,
-                                           "SELECT id FROM playback_sessions WHERE status = 2 "
-                                           "AND last_event_at < ?1 ORDER BY last_event_at LIMIT ?2",
-                                           false));
-    q.BindInt(1, static_cast<int64_t>(cutoff));
-    q.BindInt(2, batch);
-    while (true) {
-      ASSIGN_OR_RETURN(bool row, q.Step());
-      if (!row) break;
-      ids.push_back(q.ColInt(0));
-    }
-  }
+  RETURN_IF_ERROR(writer_.ForEachRow(
+      "SELECT id FROM playback_sessions WHERE status = 2 AND last_event_at < ?1 ORDER BY "
+      "last_event_at LIMIT ?2",
+      {static_cast<int64_t>(cutoff), batch}, [&](const Stmt& q) { ids.push_back(q.ColInt(0)); }));
   if (ids.empty()) return Status::Ok();
   uint64_t events = 0;
   size_t done = 0;
@@ -645,19 +628,10 @@ Status SqliteStore::RetainLogChunks(uint64_t cutoff, bool* more) {
   // gone (until then lookups just skip ids of deleted rows).
   constexpr int kChunksPerCall = 8;
   std::vector<std::array<int64_t, 3>> chunks;  // chunk, first_id, last_id
-  {
-    ASSIGN_OR_RETURN(Stmt q, Stmt::Prepare(writer_,
-                                           "SELECT chunk, first_id, last_id FROM log_chunks "
-                                           "WHERE max_ts < ?1 ORDER BY chunk LIMIT ?2",
-                                           false));
-    q.BindInt(1, static_cast<int64_t>(cutoff));
-    q.BindInt(2, kChunksPerCall);
-    while (true) {
-      ASSIGN_OR_RETURN(bool row, q.Step());
-      if (!row) break;
-      chunks.push_back({q.ColInt(0), q.ColInt(1), q.ColInt(2)});
-    }
-  }
+  RETURN_IF_ERROR(writer_.ForEachRow(
+      "SELECT chunk, first_id, last_id FROM log_chunks WHERE max_ts < ?1 ORDER BY chunk LIMIT ?2",
+      {static_cast<int64_t>(cutoff), kChunksPerCall},
+      [&](const Stmt& q) { chunks.push_back({q.ColInt(0), q.ColInt(1), q.ColInt(2)}); }));
   if (chunks.empty()) return Status::Ok();
   uint64_t dropped = 0;
   RETURN_IF_ERROR(RunInTxn([&]() -> Status {
