@@ -72,7 +72,9 @@ int64_t SeriesGuard::Filter(otlp::Batch* batch, otlp::DecodeOutcome* outcome) {
     }
     const otlp::Metric& m = batch->metrics[p.metric_index];
     if (!series_of[p.metric_index]) {
-      series_of[p.metric_index] = &metrics_[std::string(m.name)];
+      auto known = metrics_.find(m.name);  // no string built for a metric already tracked
+      if (known == metrics_.end()) known = metrics_.emplace(std::string(m.name), 0).first;
+      series_of[p.metric_index] = &known->second;
       uint64_t h = Mix(0, m.name);
       if (m.resource_index < batch->resources.size())
         h = Mix(h, batch->resources[m.resource_index].attributes.encoded);

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "core/clock.h"
@@ -63,7 +64,12 @@ class SeriesGuard {
 
   mutable std::mutex mu_;
   // metric name -> series key hash -> last seen (seconds since the guard started)
-  std::unordered_map<std::string, std::unordered_map<uint64_t, uint32_t>> metrics_;
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, std::unordered_map<uint64_t, uint32_t>, NameHash, std::equal_to<>>
+      metrics_;
   uint64_t active_ = 0;
   uint32_t last_sweep_ = 0;
   uint64_t start_nanos_ = 0;

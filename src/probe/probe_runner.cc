@@ -355,8 +355,8 @@ void ProbeRunner::RunDue() {
 }
 
 void ProbeRunner::Step(const std::shared_ptr<Target>& t) {
-  const double now = static_cast<double>(clock_->NowUnixNanos()) / 1e9;
   const uint64_t now_ns = clock_->NowUnixNanos();
+  const double now = static_cast<double>(now_ns) / 1e9;
   std::vector<analyzer::Finding> findings;
   std::vector<std::shared_ptr<Target>> children;
   std::string kind;
